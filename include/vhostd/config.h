@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* What the command line asks for: parsed and validated before EAL starts. */
+#ifndef VHOSTD_CONFIG_H
+#define VHOSTD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VHD_MAX_PORTS 256
+#define VHD_MAX_QUEUE_PAIRS 8
+#define VHD_MAX_EAL_ARGS 64
+
+enum vhd_fwd_mode {
+	VHD_FWD_L2,   /* MAC-learning switch over all ports */
+	VHD_FWD_PAIR, /* ports patched two by two: 0<->1, 2<->3, ... */
+};
+
+struct vhd_port_config {
+	char path[PATH_MAX];
+	bool client;     /* connect to the frontend's socket instead of listening */
+	uint16_t queues; /* queue pairs offered */
+};
+
+struct vhd_config {
+	struct vhd_port_config ports[VHD_MAX_PORTS];
+	uint16_t nports;
+	enum vhd_fwd_mode fwd_mode;
+	unsigned int stats_interval; /* seconds; 0 = no periodic stats */
+	unsigned int mac_age;        /* seconds a learned MAC stays without traffic */
+	int eal_argc;                /* arguments after "--", passed to EAL verbatim */
+	char **eal_argv;
+};
+
+/* Outcome of parsing, so main() knows the exit code. */
+enum vhd_cli_result {
+	VHD_CLI_RUN,  /* start the daemon */
+	VHD_CLI_EXIT, /* --help or --version was printed: exit 0 */
+	VHD_CLI_ERROR /* bad input, already reported on err: exit 2 */
+};
+
+/*
+ * Parses argv into cfg. Errors are one line on err naming the flag.
+ * Does not touch the filesystem; see vhd_cli_check_paths().
+ */
+enum vhd_cli_result vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err);
+
+/*
+ * Checks every socket path against the filesystem: a server path that exists
+ * and is not a socket, or that another live process serves, is refused; a stale
+ * socket left by a dead process is removed. Returns 0 or -1 after one line on err.
+ */
+int vhd_cli_check_paths(const struct vhd_config *cfg, FILE *err);
+
+const char *vhd_fwd_mode_name(enum vhd_fwd_mode mode);
+
+#endif /* VHOSTD_CONFIG_H */

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Forwarding decisions: for each packet received on a port, where it goes.
+ * Pure decisions, no packet I/O, so they can be tested without lcores.
+ */
+#ifndef VHOSTD_FWD_H
+#define VHOSTD_FWD_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "vhostd/config.h"
+
+#define VHD_FWD_DROP UINT16_MAX        /* filtered: never back out of its own port */
+#define VHD_FWD_FLOOD (UINT16_MAX - 1) /* every other port that is up */
+
+struct vhd_mac_table;
+
+/* mac may be NULL in pair mode. */
+int vhd_fwd_init(enum vhd_fwd_mode mode, uint16_t nports, struct vhd_mac_table *mac);
+
+/* Fills dst[i] for pkts[i] received on src_port. now is in seconds. */
+void vhd_fwd_decide(uint16_t src_port, struct rte_mbuf **pkts, uint16_t n, uint16_t *dst,
+		    uint32_t now);
+
+#endif /* VHOSTD_FWD_H */

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Polling lcores. Each worker lcore polls the ports assigned to it, forwards
+ * what it receives, and owns an inbound rte_ring for packets that other lcores
+ * forward to its ports. The control plane talks to a worker only through its
+ * control ring: ATTACH hands over a device snapshot, DETACH takes it back.
+ */
+#ifndef VHOSTD_LCORE_H
+#define VHOSTD_LCORE_H
+
+#include "vhostd/config.h"
+#include "vhostd/port.h"
+
+struct vhd_mac_table;
+
+/*
+ * Creates worker state and spreads the ports over the EAL worker lcores.
+ * mac is the l2 switch's table (NULL in pair mode): workers are its readers.
+ */
+int vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac);
+int vhd_lcores_launch(void);
+/* Stops and joins the workers, then frees every mbuf they still hold. */
+void vhd_lcores_stop(void);
+void vhd_lcores_free(void);
+
+/*
+ * Hands snap to the port's lcore and waits until the lcore polls it.
+ * Returns 0 or -ETIMEDOUT.
+ */
+int vhd_lcore_attach(struct vhd_port *port, struct vhd_dev_snapshot *snap);
+
+/*
+ * Takes the port's snapshot back and waits until the lcore no longer touches
+ * it or the guest's memory; the rings' final positions are then in the
+ * snapshot. Returns the snapshot (NULL if none was attached).
+ */
+struct vhd_dev_snapshot *vhd_lcore_detach(struct vhd_port *port);
+
+#endif /* VHOSTD_LCORE_H */

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A port: one vhost-user socket and the device behind it.
+ *
+ * Ownership: the control plane (registry.c) builds a device snapshot and hands
+ * it to the port's polling lcore; from then on only that lcore touches the
+ * port's virtqueues until it hands the snapshot back (see lcore.h). Counters
+ * are written by the polling lcore and read by anyone.
+ */
+#ifndef VHOSTD_PORT_H
+#define VHOSTD_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mempool.h>
+
+#include "vhostd/config.h"
+#include "vhostd/guest_mem.h"
+#include "vhostd/virtq.h"
+
+#define VHD_MAX_VRINGS (2 * VHD_MAX_QUEUE_PAIRS)
+
+/* What the control plane learned about a running device: never changed once sent. */
+struct vhd_vring_info {
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t size;
+	uint16_t last_avail_idx;
+	uint16_t last_used_idx;
+	int callfd;
+};
+
+struct vhd_dev_snapshot {
+	int vid;
+	uint64_t features;
+	struct vhd_mem_table mem;
+	uint16_t nr_vrings;
+	struct vhd_vring_info vring[VHD_MAX_VRINGS];
+	uint16_t tx_vring; /* guest receive vring we transmit into */
+	struct rte_mempool *pool;
+	/* written by the lcore when it lets go: where each ring stopped */
+	uint16_t final_avail_idx[VHD_MAX_VRINGS];
+	uint16_t final_used_idx[VHD_MAX_VRINGS];
+};
+
+struct vhd_port {
+	uint16_t id;
+	const struct vhd_port_config *cfg;
+	unsigned int lcore_id; /* the lcore that polls this port */
+
+	/* set by the lcore: the snapshot it is polling, NULL when idle */
+	struct vhd_dev_snapshot *active;
+	uint16_t nr_vrings;
+	struct vhd_virtq vq[VHD_MAX_VRINGS];
+
+	/* counters beyond the virtqueues', written by the polling lcore */
+	uint64_t tx_down_drops; /* packets for this port while no guest was attached */
+	/* written by other lcores: their ring into our lcore was full */
+	uint64_t ring_full_drops;
+};
+
+/* All ports, indexed by id; set up once in main() before any lcore runs. */
+extern struct vhd_port *vhd_ports;
+extern uint16_t vhd_nports;
+
+static inline bool
+vhd_port_is_up(const struct vhd_port *p)
+{
+	return __atomic_load_n(&p->active, __ATOMIC_ACQUIRE) != NULL;
+}
+
+#endif /* VHOSTD_PORT_H */

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Per-port counters as users see them, and rate-limited error reports. */
+#ifndef VHOSTD_STATS_H
+#define VHOSTD_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vhostd/port.h"
+
+struct vhd_port_totals {
+	uint64_t rx_pkts;  /* received from the guest */
+	uint64_t rx_bytes;
+	uint64_t tx_pkts;  /* sent to the guest */
+	uint64_t tx_bytes;
+	uint64_t drops;    /* packets lost on the way to this port */
+	uint64_t no_mbuf;  /* receive bursts deferred for lack of mbufs */
+	uint64_t errors;   /* malformed descriptor chains dropped */
+	uint64_t errors_by_kind[VHD_DESC_ERR_MAX];
+};
+
+void vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t);
+
+/* One line per port: "stats: port=N path=P rx_pkts=... errors=N". */
+void vhd_stats_print(FILE *out);
+
+/* Logs, at most once per call per vring, bad chains counted since the last call. */
+void vhd_stats_report_errors(void);
+
+#endif /* VHOSTD_STATS_H */

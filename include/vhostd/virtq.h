@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Split-virtqueue datapath: moves packets between one guest virtqueue and mbufs.
+ *
+ * Point of view (used everywhere in vhostd): rx and tx are the daemon's view.
+ *   - vhd_virtq_rx_burst() receives what the guest transmitted (the guest's TX
+ *     queue, odd vring index) into mbufs;
+ *   - vhd_virtq_tx_burst() transmits mbufs into the guest's RX queue (even
+ *     vring index).
+ *
+ * A virtqueue is owned by exactly one lcore; nothing here locks, logs or makes
+ * a system call except the interrupt write to the guest's callfd.
+ */
+#ifndef VHOSTD_VIRTQ_H
+#define VHOSTD_VIRTQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/virtio_ring.h>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "vhostd/guest_mem.h"
+
+#define VHD_BURST_MAX 32
+/* The largest split ring the virtio spec allows. */
+#define VHD_VIRTQ_SIZE_MAX 32768
+
+/* Why a descriptor chain was refused; each has its own counter. */
+enum vhd_desc_error {
+	VHD_DESC_ERR_AVAIL_IDX,  /* avail->idx moved by more than the ring size */
+	VHD_DESC_ERR_INDEX,      /* head or next index >= ring size */
+	VHD_DESC_ERR_CHAIN,      /* loop, or chain longer than the ring */
+	VHD_DESC_ERR_ADDR,       /* address outside every region */
+	VHD_DESC_ERR_LEN,        /* zero length, or packet too short/long */
+	VHD_DESC_ERR_INDIRECT,   /* bad indirect table size/place, nested, or not negotiated */
+	VHD_DESC_ERR_DIRECTION,  /* writable where readable expected or the reverse */
+	VHD_DESC_ERR_MAX
+};
+
+const char *vhd_desc_error_name(enum vhd_desc_error e);
+
+struct vhd_virtq_stats {
+	uint64_t packets;         /* packets moved */
+	uint64_t bytes;           /* their bytes, without the virtio-net header */
+	uint64_t no_room;         /* tx: packets dropped, guest had no buffer */
+	uint64_t no_mbuf;         /* rx: bursts cut short, mempool empty */
+	uint64_t interrupts;      /* callfd writes */
+	uint64_t errors[VHD_DESC_ERR_MAX];
+};
+
+/* Negotiated features that change what the datapath does. */
+#define VHD_VQ_F_MRG_RXBUF (1u << 0)
+#define VHD_VQ_F_INDIRECT (1u << 1)
+#define VHD_VQ_F_VERSION_1 (1u << 2)
+
+struct vhd_virtq {
+	/* guest memory, already translated by librte_vhost */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t size;             /* power of two, <= VHD_VIRTQ_SIZE_MAX */
+	uint16_t last_avail_idx;   /* next avail entry to consume */
+	uint16_t last_used_idx;    /* next used entry to fill (== used->idx we published) */
+	uint16_t hdr_len;          /* virtio-net header size: 10 or 12 */
+	uint32_t flags;            /* VHD_VQ_F_* */
+	uint32_t mem_hint;         /* last region hit */
+	int callfd;                /* eventfd to interrupt the guest, -1 if none */
+	const struct vhd_mem_table *mem;
+	struct vhd_virtq_stats stats;
+};
+
+/*
+ * Prepares vq for polling: derives the header length from the features and
+ * tells the guest not to kick (we poll). Ring pointers, size, positions and
+ * callfd must already be filled in. Returns 0 or -EINVAL for a bad ring size.
+ */
+int vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features);
+
+/*
+ * Receives up to count packets the guest transmitted. Each mbuf comes from mp.
+ * Malformed chains are returned to the guest with length 0 and counted in
+ * stats.errors; they never reach pkts. Returns the number of mbufs in pkts.
+ */
+uint16_t vhd_virtq_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp,
+			    struct rte_mbuf **pkts, uint16_t count);
+
+/*
+ * Copies up to count packets into the guest's receive buffers, in order, and
+ * interrupts the guest unless it asked not to be. Returns how many were
+ * copied; the caller still owns (and frees) every mbuf in pkts.
+ */
+uint16_t vhd_virtq_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count);
+
+#endif /* VHOSTD_VIRTQ_H */

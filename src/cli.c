@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Command line: getopt_long parsing and the checks that need the filesystem. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <rte_version.h>
+
+#include "vhostd/config.h"
+
+#define DEFAULT_MAC_AGE 300
+
+static const char usage[] =
+	"Usage: vhostd [options] [-- EAL options]\n"
+	"\n"
+	"A vhost-user net backend: serves virtio-net devices to QEMU guests and\n"
+	"DPDK virtio-user frontends, one vhost-user port per --socket.\n"
+	"\n"
+	"Options:\n"
+	"  --socket PATH[,client][,queues=N]\n"
+	"                     add a port (repeatable, up to 256). By default vhostd\n"
+	"                     creates PATH and listens; with 'client' it connects to\n"
+	"                     a frontend serving PATH and reconnects when it returns.\n"
+	"                     queues=N offers N queue pairs (1-8, default 1).\n"
+	"  --fwd l2|pair      l2 (default): MAC-learning switch across all ports.\n"
+	"                     pair: patch ports two by two in command-line order\n"
+	"                     (0<->1, 2<->3), like testpmd io forwarding.\n"
+	"  --stats SECONDS    print one line per port every SECONDS (0 = off).\n"
+	"  --mac-age SECONDS  forget a learned MAC after SECONDS without traffic\n"
+	"                     (default 300).\n"
+	"  --help             show this help.\n"
+	"  --version          show the version.\n"
+	"\n"
+	"Everything after -- goes to DPDK's EAL verbatim, e.g.\n"
+	"  vhostd --socket /tmp/a.sock --socket /tmp/b.sock -- --lcores=0@0,1@1 -m 256\n"
+	"Without it vhostd uses: --no-pci --in-memory, 256 MB (hugepages when free,\n"
+	"else --no-huge), and two lcores (one control, one forwarding).\n";
+
+const char *
+vhd_fwd_mode_name(enum vhd_fwd_mode mode)
+{
+	return mode == VHD_FWD_PAIR ? "pair" : "l2";
+}
+
+/* Parses a decimal in [min, max]; returns 0 or -1. */
+static int
+parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (*s == '\0' || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *out < min || *out > max)
+		return -1;
+	return 0;
+}
+
+static int
+parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
+{
+	struct vhd_port_config *p = &cfg->ports[cfg->nports];
+	const char *comma = strchr(arg, ',');
+	size_t path_len = comma ? (size_t)(comma - arg) : strlen(arg);
+	char opts[256];
+	char *opt, *save = NULL;
+	uint16_t i;
+
+	if (cfg->nports == VHD_MAX_PORTS) {
+		fprintf(err, "vhostd: --socket %s: too many ports (at most %d)\n", arg,
+			VHD_MAX_PORTS);
+		return -1;
+	}
+	if (path_len == 0) {
+		fprintf(err, "vhostd: --socket '%s': empty path\n", arg);
+		return -1;
+	}
+	/* a unix socket address holds at most sun_path bytes, NUL included */
+	if (path_len >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		fprintf(err, "vhostd: --socket %.*s: path longer than %zu bytes\n", (int)path_len,
+			arg, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		return -1;
+	}
+	memset(p, 0, sizeof(*p));
+	memcpy(p->path, arg, path_len);
+	p->queues = 1;
+
+	if (comma != NULL) {
+		if (strlen(comma + 1) >= sizeof(opts)) {
+			fprintf(err, "vhostd: --socket %s: options too long\n", p->path);
+			return -1;
+		}
+		strcpy(opts, comma + 1);
+		for (opt = strtok_r(opts, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+			unsigned long n;
+
+			if (strcmp(opt, "client") == 0) {
+				p->client = true;
+			} else if (strcmp(opt, "server") == 0) {
+				p->client = false;
+			} else if (strncmp(opt, "queues=", 7) == 0) {
+				if (parse_uint(opt + 7, 1, VHD_MAX_QUEUE_PAIRS, &n) < 0) {
+					fprintf(err,
+						"vhostd: --socket %s: bad queue count '%s' "
+						"(expected 1-%d)\n",
+						p->path, opt + 7, VHD_MAX_QUEUE_PAIRS);
+					return -1;
+				}
+				p->queues = n;
+			} else {
+				fprintf(err,
+					"vhostd: --socket %s: unknown option '%s' "
+					"(expected client, server or queues=N)\n",
+					p->path, opt);
+				return -1;
+			}
+		}
+	}
+	for (i = 0; i < cfg->nports; i++) {
+		if (strcmp(cfg->ports[i].path, p->path) == 0) {
+			fprintf(err, "vhostd: --socket %s: duplicate socket path\n", p->path);
+			return -1;
+		}
+	}
+	cfg->nports++;
+	return 0;
+}
+
+enum vhd_cli_result
+vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
+{
+	enum { OPT_SOCKET = 256, OPT_FWD, OPT_STATS, OPT_MAC_AGE, OPT_HELP, OPT_VERSION };
+	static const struct option options[] = {
+		{"socket", required_argument, NULL, OPT_SOCKET},
+		{"fwd", required_argument, NULL, OPT_FWD},
+		{"stats", required_argument, NULL, OPT_STATS},
+		{"mac-age", required_argument, NULL, OPT_MAC_AGE},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	unsigned long n;
+	int opt;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->fwd_mode = VHD_FWD_L2;
+	cfg->mac_age = DEFAULT_MAC_AGE;
+
+	optind = 1;
+	opterr = 0; /* we print our own one-line errors */
+	/* '+': stop at the first non-option so nothing after it is permuted */
+	while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_SOCKET:
+			if (parse_socket(optarg, cfg, err) < 0)
+				return VHD_CLI_ERROR;
+			break;
+		case OPT_FWD:
+			if (strcmp(optarg, "l2") == 0) {
+				cfg->fwd_mode = VHD_FWD_L2;
+			} else if (strcmp(optarg, "pair") == 0) {
+				cfg->fwd_mode = VHD_FWD_PAIR;
+			} else {
+				fprintf(err, "vhostd: --fwd '%s': expected l2 or pair\n", optarg);
+				return VHD_CLI_ERROR;
+			}
+			break;
+		case OPT_STATS:
+			if (parse_uint(optarg, 0, 86400, &n) < 0) {
+				fprintf(err, "vhostd: --stats '%s': expected seconds (0-86400)\n",
+					optarg);
+				return VHD_CLI_ERROR;
+			}
+			cfg->stats_interval = n;
+			break;
+		case OPT_MAC_AGE:
+			if (parse_uint(optarg, 1, 86400, &n) < 0) {
+				fprintf(err, "vhostd: --mac-age '%s': expected seconds (1-86400)\n",
+					optarg);
+				return VHD_CLI_ERROR;
+			}
+			cfg->mac_age = n;
+			break;
+		case 'h':
+		case OPT_HELP:
+			fputs(usage, stdout);
+			return VHD_CLI_EXIT;
+		case OPT_VERSION:
+			printf("vhostd %s (%s)\n", VHOSTD_VERSION, rte_version());
+			return VHD_CLI_EXIT;
+		case ':':
+			fprintf(err, "vhostd: %s: missing value\n", argv[optind - 1]);
+			return VHD_CLI_ERROR;
+		default:
+			fprintf(err, "vhostd: %s: unknown option (see --help)\n", argv[optind - 1]);
+			return VHD_CLI_ERROR;
+		}
+	}
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
+		fprintf(err, "vhostd: '%s': unexpected argument (EAL options go after --)\n",
+			argv[optind]);
+		return VHD_CLI_ERROR;
+	}
+	cfg->eal_argc = argc - optind;
+	cfg->eal_argv = &argv[optind];
+	if (cfg->eal_argc > VHD_MAX_EAL_ARGS) {
+		fprintf(err, "vhostd: --: too many EAL arguments (at most %d)\n", VHD_MAX_EAL_ARGS);
+		return VHD_CLI_ERROR;
+	}
+
+	if (cfg->nports == 0) {
+		fprintf(err, "vhostd: no --socket given (see --help)\n");
+		return VHD_CLI_ERROR;
+	}
+	if (cfg->fwd_mode == VHD_FWD_PAIR && cfg->nports % 2 != 0) {
+		fprintf(err, "vhostd: --fwd pair: needs an even number of --socket ports, got %u\n",
+			cfg->nports);
+		return VHD_CLI_ERROR;
+	}
+	return VHD_CLI_RUN;
+}
+
+/* 1: a process accepts connections on path; 0: nobody does (stale). */
+static int
+socket_is_live(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, rc;
+
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 1; /* cannot tell: do not remove what might be live */
+	strcpy(sa.sun_path, path);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc == 0 || errno != ECONNREFUSED;
+}
+
+int
+vhd_cli_check_paths(const struct vhd_config *cfg, FILE *err)
+{
+	uint16_t i;
+
+	for (i = 0; i < cfg->nports; i++) {
+		const struct vhd_port_config *p = &cfg->ports[i];
+		char dir_buf[PATH_MAX];
+		struct stat st;
+		char *dir;
+
+		if (p->client)
+			continue; /* the frontend owns the socket file */
+
+		strcpy(dir_buf, p->path);
+		dir = dirname(dir_buf);
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			fprintf(err, "vhostd: --socket %s: directory %s does not exist\n", p->path,
+				dir);
+			return -1;
+		}
+		/* anyone could replace our socket with their own */
+		if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+			fprintf(err,
+				"vhostd: --socket %s: directory %s is writable by others "
+				"without the sticky bit\n",
+				p->path, dir);
+			return -1;
+		}
+		if (lstat(p->path, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			fprintf(err, "vhostd: --socket %s: %s\n", p->path, strerror(errno));
+			return -1;
+		}
+		if (!S_ISSOCK(st.st_mode)) {
+			fprintf(err, "vhostd: --socket %s: exists and is not a socket\n", p->path);
+			return -1;
+		}
+		if (socket_is_live(p->path)) {
+			fprintf(err, "vhostd: --socket %s: already served by a live process\n",
+				p->path);
+			return -1;
+		}
+		if (unlink(p->path) < 0) {
+			fprintf(err, "vhostd: --socket %s: cannot remove stale socket: %s\n",
+				p->path, strerror(errno));
+			return -1;
+		}
+		fprintf(err, "vhostd: --socket %s: removed stale socket file\n", p->path);
+	}
+	return 0;
+}

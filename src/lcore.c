@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Worker lcores: poll ports, forward, and exchange packets through per-lcore
+ * inbound rings. Nothing in worker_main() logs or makes a system call, except
+ * the guest interrupts inside the datapath.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_cycles.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "vhostd/fwd.h"
+#include "vhostd/lcore.h"
+#include "vhostd/log.h"
+#include "vhostd/mac_table.h"
+
+VHD_LOG_REGISTER(lcore);
+
+#define CTRL_RING_SIZE 64
+#define INBOUND_RING_SIZE 4096
+#define HANDOVER_TIMEOUT_US (5 * 1000 * 1000)
+
+enum ctrl_type { CTRL_ATTACH, CTRL_DETACH };
+
+struct ctrl_msg {
+	uint32_t type;
+	uint16_t port_id;
+	uint16_t pad;
+	struct vhd_dev_snapshot *snap;
+};
+
+/* A packet forwarded from another lcore, with its destination port. */
+struct inbound_item {
+	struct rte_mbuf *m;
+	uint64_t port_id;
+};
+
+/* Packets waiting for one destination port. */
+struct out_buf {
+	uint16_t n;
+	bool listed; /* in the worker's dirty list */
+	struct rte_mbuf *pkts[VHD_BURST_MAX];
+};
+
+struct worker {
+	unsigned int lcore_id;
+	bool used;
+	struct rte_ring *ctrl;
+	struct rte_ring *inbound;
+	uint16_t nports;
+	uint16_t port_ids[VHD_MAX_PORTS];
+	struct out_buf *out; /* one per port in vhd_ports */
+	uint16_t dirty[VHD_MAX_PORTS];
+	uint16_t ndirty;
+	bool stop;
+};
+
+static struct worker workers[RTE_MAX_LCORE];
+static bool workers_running;
+static struct vhd_mac_table *fwd_mac; /* NULL in pair mode */
+
+static inline uint32_t
+now_seconds(void)
+{
+	return rte_get_tsc_cycles() / rte_get_tsc_hz();
+}
+
+/* Copies pkts into the port's guest and frees them all. */
+static void
+port_transmit(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vhd_dev_snapshot *snap = p->active;
+
+	if (likely(snap != NULL))
+		vhd_virtq_tx_burst(&p->vq[snap->tx_vring], pkts, n);
+	else
+		p->tx_down_drops += n;
+	rte_pktmbuf_free_bulk(pkts, n);
+}
+
+static void
+out_flush_one(struct worker *w, uint16_t port_id)
+{
+	struct out_buf *b = &w->out[port_id];
+	struct vhd_port *p = &vhd_ports[port_id];
+	struct inbound_item items[VHD_BURST_MAX];
+	unsigned int sent, i;
+
+	if (b->n == 0)
+		return;
+	if (p->lcore_id == w->lcore_id) {
+		port_transmit(p, b->pkts, b->n);
+		b->n = 0;
+		return;
+	}
+	for (i = 0; i < b->n; i++) {
+		items[i].m = b->pkts[i];
+		items[i].port_id = port_id;
+	}
+	sent = rte_ring_enqueue_burst_elem(workers[p->lcore_id].inbound, items, sizeof(items[0]),
+					   b->n, NULL);
+	if (unlikely(sent < b->n)) {
+		rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);
+		__atomic_fetch_add(&p->ring_full_drops, b->n - sent, __ATOMIC_RELAXED);
+	}
+	b->n = 0;
+}
+
+static inline void
+out_push(struct worker *w, uint16_t port_id, struct rte_mbuf *m)
+{
+	struct out_buf *b = &w->out[port_id];
+
+	if (!b->listed) {
+		b->listed = true;
+		w->dirty[w->ndirty++] = port_id;
+	}
+	b->pkts[b->n++] = m;
+	if (b->n == VHD_BURST_MAX)
+		out_flush_one(w, port_id);
+}
+
+static void
+out_flush(struct worker *w)
+{
+	uint16_t i;
+
+	for (i = 0; i < w->ndirty; i++) {
+		out_flush_one(w, w->dirty[i]);
+		w->out[w->dirty[i]].listed = false;
+	}
+	w->ndirty = 0;
+}
+
+/* Sends m to every port that is up except the one it came from. */
+static void
+flood(struct worker *w, uint16_t src_port, struct rte_mbuf *m)
+{
+	uint16_t targets[VHD_MAX_PORTS];
+	uint16_t n = 0, i;
+
+	for (i = 0; i < vhd_nports; i++)
+		if (i != src_port && vhd_port_is_up(&vhd_ports[i]))
+			targets[n++] = i;
+	if (n == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* one reference per destination; each transmit frees its own */
+	rte_mbuf_refcnt_update(m, n - 1);
+	for (i = 0; i < n; i++)
+		out_push(w, targets[i], m);
+}
+
+static void
+dispatch(struct worker *w, uint16_t src_port, struct rte_mbuf **pkts, uint16_t n, uint32_t now)
+{
+	uint16_t dst[VHD_BURST_MAX];
+	uint16_t i;
+
+	vhd_fwd_decide(src_port, pkts, n, dst, now);
+	for (i = 0; i < n; i++) {
+		if (dst[i] == VHD_FWD_FLOOD)
+			flood(w, src_port, pkts[i]);
+		else if (unlikely(dst[i] == VHD_FWD_DROP))
+			rte_pktmbuf_free(pkts[i]);
+		else
+			out_push(w, dst[i], pkts[i]);
+	}
+}
+
+static void
+poll_port(struct worker *w, struct vhd_port *p, uint32_t now)
+{
+	struct vhd_dev_snapshot *snap = p->active;
+	struct rte_mbuf *pkts[VHD_BURST_MAX];
+	uint16_t r, n, i;
+
+	/* odd vrings carry what the guest transmits */
+	for (r = 1; r < p->nr_vrings; r += 2) {
+		if (p->vq[r].desc == NULL)
+			continue;
+		n = vhd_virtq_rx_burst(&p->vq[r], snap->pool, pkts, VHD_BURST_MAX);
+		if (n == 0)
+			continue;
+		for (i = 0; i < n; i++)
+			pkts[i]->port = p->id;
+		dispatch(w, p->id, pkts, n, now);
+	}
+}
+
+static void
+drain_inbound(struct worker *w)
+{
+	struct inbound_item items[VHD_BURST_MAX];
+	unsigned int n, i;
+
+	n = rte_ring_dequeue_burst_elem(w->inbound, items, sizeof(items[0]), VHD_BURST_MAX, NULL);
+	for (i = 0; i < n; i++)
+		out_push(w, items[i].port_id, items[i].m);
+}
+
+static void
+port_attach(struct vhd_port *p, struct vhd_dev_snapshot *snap)
+{
+	uint16_t r;
+
+	for (r = 0; r < VHD_MAX_VRINGS; r++) {
+		struct vhd_virtq *vq = &p->vq[r];
+		const struct vhd_vring_info *vi = &snap->vring[r];
+
+		/* counters survive reconnects; everything else is the snapshot's */
+		vq->desc = NULL;
+		if (r >= snap->nr_vrings || vi->desc == NULL)
+			continue;
+		vq->desc = vi->desc;
+		vq->avail = vi->avail;
+		vq->used = vi->used;
+		vq->size = vi->size;
+		vq->last_avail_idx = vi->last_avail_idx;
+		vq->last_used_idx = vi->last_used_idx;
+		vq->callfd = vi->callfd;
+		vq->mem = &snap->mem;
+		/* the registry validated the ring, so this cannot fail */
+		if (vhd_virtq_init(vq, snap->features) != 0)
+			vq->desc = NULL;
+	}
+	p->nr_vrings = snap->nr_vrings;
+	__atomic_store_n(&p->active, snap, __ATOMIC_RELEASE);
+}
+
+static void
+port_detach(struct worker *w, struct vhd_port *p)
+{
+	struct vhd_dev_snapshot *snap = p->active;
+	uint16_t r;
+
+	if (snap == NULL)
+		return;
+	/* packets already queued for this guest go out now, while it is mapped */
+	out_flush_one(w, p->id);
+	for (r = 0; r < p->nr_vrings; r++) {
+		snap->final_avail_idx[r] = p->vq[r].desc ? p->vq[r].last_avail_idx :
+							   snap->vring[r].last_avail_idx;
+		snap->final_used_idx[r] = p->vq[r].desc ? p->vq[r].last_used_idx :
+							  snap->vring[r].last_used_idx;
+		p->vq[r].desc = NULL;
+	}
+	/* release: the control plane frees snap once it sees NULL */
+	__atomic_store_n(&p->active, NULL, __ATOMIC_RELEASE);
+}
+
+static void
+handle_ctrl(struct worker *w)
+{
+	struct ctrl_msg msg;
+
+	while (rte_ring_dequeue_elem(w->ctrl, &msg, sizeof(msg)) == 0) {
+		struct vhd_port *p = &vhd_ports[msg.port_id];
+
+		if (msg.type == CTRL_ATTACH)
+			port_attach(p, msg.snap);
+		else
+			port_detach(w, p);
+	}
+}
+
+static int
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint16_t i;
+
+	if (fwd_mac != NULL)
+		vhd_mac_table_reader_online(fwd_mac, w->lcore_id);
+	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
+		uint32_t now = now_seconds();
+
+		if (unlikely(!rte_ring_empty(w->ctrl)))
+			handle_ctrl(w);
+		for (i = 0; i < w->nports; i++) {
+			struct vhd_port *p = &vhd_ports[w->port_ids[i]];
+
+			if (p->active != NULL)
+				poll_port(w, p, now);
+		}
+		drain_inbound(w);
+		out_flush(w);
+		if (fwd_mac != NULL)
+			vhd_mac_table_quiescent(fwd_mac, w->lcore_id);
+	}
+	handle_ctrl(w);
+	if (fwd_mac != NULL)
+		vhd_mac_table_reader_offline(fwd_mac, w->lcore_id);
+	return 0;
+}
+
+int
+vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac)
+{
+	unsigned int worker_ids[RTE_MAX_LCORE];
+	unsigned int nworkers = 0, lcore;
+	char name[RTE_RING_NAMESIZE];
+	uint16_t i;
+
+	fwd_mac = mac;
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		worker_ids[nworkers++] = lcore;
+	if (nworkers == 0) {
+		VHD_LOG(ERR, "no worker lcore: give EAL at least two lcores (e.g. -- -l 0,1)");
+		return -EINVAL;
+	}
+	for (i = 0; i < vhd_nports; i++) {
+		struct worker *w = &workers[worker_ids[i % nworkers]];
+
+		vhd_ports[i].lcore_id = worker_ids[i % nworkers];
+		w->port_ids[w->nports++] = i;
+	}
+	for (i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[worker_ids[i]];
+		int socket = rte_lcore_to_socket_id(worker_ids[i]);
+
+		w->lcore_id = worker_ids[i];
+		w->used = true;
+		snprintf(name, sizeof(name), "vhd_ctrl_%u", w->lcore_id);
+		w->ctrl = rte_ring_create_elem(name, sizeof(struct ctrl_msg), CTRL_RING_SIZE,
+					       socket, RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "vhd_in_%u", w->lcore_id);
+		w->inbound = rte_ring_create_elem(name, sizeof(struct inbound_item),
+						  INBOUND_RING_SIZE, socket, RING_F_SC_DEQ);
+		w->out = rte_zmalloc_socket("vhd_out", sizeof(*w->out) * vhd_nports,
+					    RTE_CACHE_LINE_SIZE, socket);
+		if (w->ctrl == NULL || w->inbound == NULL || w->out == NULL) {
+			VHD_LOG(ERR, "lcore %u: cannot allocate rings: %s", w->lcore_id,
+				rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+	}
+	VHD_LOG(INFO, "%u ports over %u forwarding lcores, fwd=%s", vhd_nports, nworkers,
+		vhd_fwd_mode_name(cfg->fwd_mode));
+	return 0;
+}
+
+int
+vhd_lcores_launch(void)
+{
+	unsigned int lcore;
+	int rc;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (!workers[lcore].used)
+			continue;
+		rc = rte_eal_remote_launch(worker_main, &workers[lcore], lcore);
+		if (rc != 0) {
+			VHD_LOG(ERR, "cannot launch lcore %u: %s", lcore, strerror(-rc));
+			vhd_lcores_stop();
+			return rc;
+		}
+	}
+	__atomic_store_n(&workers_running, true, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Frees every mbuf a worker still holds, so the pools end where they began. */
+static void
+worker_drop_all(struct worker *w)
+{
+	struct inbound_item item;
+	uint16_t i;
+
+	for (i = 0; i < vhd_nports; i++) {
+		rte_pktmbuf_free_bulk(w->out[i].pkts, w->out[i].n);
+		w->out[i].n = 0;
+	}
+	while (rte_ring_dequeue_elem(w->inbound, &item, sizeof(item)) == 0)
+		rte_pktmbuf_free(item.m);
+}
+
+void
+vhd_lcores_stop(void)
+{
+	unsigned int lcore;
+
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		__atomic_store_n(&workers[lcore].stop, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	__atomic_store_n(&workers_running, false, __ATOMIC_RELEASE);
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		if (workers[lcore].used)
+			worker_drop_all(&workers[lcore]);
+}
+
+void
+vhd_lcores_free(void)
+{
+	unsigned int lcore;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct worker *w = &workers[lcore];
+
+		rte_ring_free(w->ctrl);
+		rte_ring_free(w->inbound);
+		rte_free(w->out);
+		memset(w, 0, sizeof(*w));
+	}
+}
+
+/* Sends a control message and waits until the port's active snapshot is want. */
+static int
+handover(struct vhd_port *p, enum ctrl_type type, struct vhd_dev_snapshot *snap,
+	 struct vhd_dev_snapshot *want)
+{
+	struct ctrl_msg msg = {.type = type, .port_id = p->id, .snap = snap};
+	unsigned int waited;
+
+	if (!__atomic_load_n(&workers_running, __ATOMIC_ACQUIRE)) {
+		/* no lcore polls: nobody else can be touching the port */
+		if (type == CTRL_ATTACH)
+			port_attach(p, snap);
+		else
+			port_detach(&workers[p->lcore_id], p);
+		return 0;
+	}
+	while (rte_ring_enqueue_elem(workers[p->lcore_id].ctrl, &msg, sizeof(msg)) != 0)
+		usleep(100);
+	for (waited = 0; waited < HANDOVER_TIMEOUT_US; waited += 50) {
+		if (__atomic_load_n(&p->active, __ATOMIC_ACQUIRE) == want)
+			return 0;
+		usleep(50);
+	}
+	VHD_LOG(ERR, "port %u: lcore %u did not answer in time", p->id, p->lcore_id);
+	return -ETIMEDOUT;
+}
+
+int
+vhd_lcore_attach(struct vhd_port *p, struct vhd_dev_snapshot *snap)
+{
+	return handover(p, CTRL_ATTACH, snap, snap);
+}
+
+struct vhd_dev_snapshot *
+vhd_lcore_detach(struct vhd_port *p)
+{
+	struct vhd_dev_snapshot *snap = __atomic_load_n(&p->active, __ATOMIC_ACQUIRE);
+
+	if (snap == NULL)
+		return NULL;
+	/* a lcore that never lets go would leave us nothing safe to free */
+	while (handover(p, CTRL_DETACH, NULL, NULL) != 0)
+		;
+	return snap;
+}

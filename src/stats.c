@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <inttypes.h>
+#include <string.h>
+
+#include "vhostd/log.h"
+#include "vhostd/stats.h"
+
+VHD_LOG_REGISTER(stats);
+
+/* The polling lcore writes these; a relaxed load reads a whole value. */
+#define READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+void
+vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t)
+{
+	uint16_t r, k;
+
+	memset(t, 0, sizeof(*t));
+	for (r = 0; r < VHD_MAX_VRINGS; r++) {
+		const struct vhd_virtq_stats *s = &p->vq[r].stats;
+
+		/* odd vrings: what the guest sends us; even: what we send it */
+		if (r % 2) {
+			t->rx_pkts += READ(s->packets);
+			t->rx_bytes += READ(s->bytes);
+			t->no_mbuf += READ(s->no_mbuf);
+		} else {
+			t->tx_pkts += READ(s->packets);
+			t->tx_bytes += READ(s->bytes);
+			t->drops += READ(s->no_room);
+		}
+		for (k = 0; k < VHD_DESC_ERR_MAX; k++) {
+			t->errors_by_kind[k] += READ(s->errors[k]);
+			t->errors += READ(s->errors[k]);
+		}
+	}
+	t->drops += READ(p->tx_down_drops) + READ(p->ring_full_drops);
+}
+
+void
+vhd_stats_print(FILE *out)
+{
+	struct vhd_port_totals t;
+	uint16_t i;
+
+	for (i = 0; i < vhd_nports; i++) {
+		const struct vhd_port *p = &vhd_ports[i];
+
+		vhd_port_totals(p, &t);
+		fprintf(out,
+			"stats: port=%u path=%s state=%s rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64
+			" tx_pkts=%" PRIu64 " tx_bytes=%" PRIu64 " drops=%" PRIu64
+			" errors=%" PRIu64 " no_mbuf=%" PRIu64 "\n",
+			p->id, p->cfg->path, vhd_port_is_up(p) ? "up" : "down", t.rx_pkts,
+			t.rx_bytes, t.tx_pkts, t.tx_bytes, t.drops, t.errors, t.no_mbuf);
+	}
+	fflush(out);
+}
+
+void
+vhd_stats_report_errors(void)
+{
+	static uint64_t reported[VHD_MAX_PORTS][VHD_MAX_VRINGS][VHD_DESC_ERR_MAX];
+	uint16_t i, r, k;
+
+	for (i = 0; i < vhd_nports; i++) {
+		const struct vhd_port *p = &vhd_ports[i];
+
+		for (r = 0; r < VHD_MAX_VRINGS; r++) {
+			char detail[256] = "";
+			uint64_t total = 0;
+			size_t len = 0;
+
+			for (k = 0; k < VHD_DESC_ERR_MAX; k++) {
+				uint64_t now = READ(p->vq[r].stats.errors[k]);
+				uint64_t delta = now - reported[i][r][k];
+
+				if (delta == 0)
+					continue;
+				reported[i][r][k] = now;
+				total += delta;
+				len += snprintf(detail + len, sizeof(detail) - len, " %s=%" PRIu64,
+						vhd_desc_error_name(k), delta);
+			}
+			if (total > 0)
+				VHD_LOG(WARNING,
+					"port %u (%s) queue %u: dropped %" PRIu64
+					" malformed descriptor chains:%s",
+					p->id, p->cfg->path, r, total, detail);
+		}
+	}
+}

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Split-virtqueue datapath.
+ *
+ * Security model: everything read from guest memory (avail ring, descriptors,
+ * indirect tables) may be garbage or may change while we read it. Each field
+ * is loaded once into a local, checked, and only the local is used. A bad
+ * chain is returned to the guest with length 0 and counted; it never stalls
+ * the queue and never makes us touch memory outside the guest's regions.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+
+#include <rte_atomic.h>
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_memcpy.h>
+#include <rte_prefetch.h>
+
+#include "vhostd/virtq.h"
+
+/* Ethernet header: anything shorter cannot be forwarded. */
+#define MIN_FRAME_LEN 14
+/* Buffer pieces gathered for one packet sent to the guest. */
+#define TX_IOV_MAX 64
+
+static const char *const desc_error_names[VHD_DESC_ERR_MAX] = {
+	[VHD_DESC_ERR_AVAIL_IDX] = "avail_idx",
+	[VHD_DESC_ERR_INDEX] = "desc_index",
+	[VHD_DESC_ERR_CHAIN] = "chain_loop",
+	[VHD_DESC_ERR_ADDR] = "desc_addr",
+	[VHD_DESC_ERR_LEN] = "desc_len",
+	[VHD_DESC_ERR_INDIRECT] = "indirect",
+	[VHD_DESC_ERR_DIRECTION] = "direction",
+};
+
+const char *
+vhd_desc_error_name(enum vhd_desc_error e)
+{
+	return (unsigned int)e < VHD_DESC_ERR_MAX ? desc_error_names[e] : "unknown";
+}
+
+int
+vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features)
+{
+	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL || vq->mem == NULL)
+		return -EINVAL;
+	if (vq->size == 0 || vq->size > VHD_VIRTQ_SIZE_MAX || (vq->size & (vq->size - 1)))
+		return -EINVAL;
+
+	vq->flags = 0;
+	if (virtio_features & (1ULL << VIRTIO_NET_F_MRG_RXBUF))
+		vq->flags |= VHD_VQ_F_MRG_RXBUF;
+	if (virtio_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC))
+		vq->flags |= VHD_VQ_F_INDIRECT;
+	if (virtio_features & (1ULL << VIRTIO_F_VERSION_1))
+		vq->flags |= VHD_VQ_F_VERSION_1;
+	/* virtio 1.0 always carries num_buffers; legacy only with MRG_RXBUF */
+	vq->hdr_len = (vq->flags & (VHD_VQ_F_MRG_RXBUF | VHD_VQ_F_VERSION_1)) ?
+			      sizeof(struct virtio_net_hdr_mrg_rxbuf) :
+			      sizeof(struct virtio_net_hdr);
+	vq->mem_hint = 0;
+	/* we poll, so kicks would only cost the guest a VM exit */
+	__atomic_store_n(&vq->used->flags, VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Walks one descriptor chain, following at most one indirect table. */
+struct chain_walk {
+	const struct vring_desc *table;
+	uint32_t table_size;
+	uint32_t visited;
+	uint16_t idx;
+	bool indirect;
+	bool done;
+};
+
+/* Loads a descriptor field by field, once: the guest may rewrite it meanwhile. */
+static __rte_always_inline void
+desc_load(const struct vring_desc *p, struct vring_desc *d)
+{
+	d->addr = __atomic_load_n(&p->addr, __ATOMIC_RELAXED);
+	d->len = __atomic_load_n(&p->len, __ATOMIC_RELAXED);
+	d->flags = __atomic_load_n(&p->flags, __ATOMIC_RELAXED);
+	d->next = __atomic_load_n(&p->next, __ATOMIC_RELAXED);
+}
+
+static __rte_always_inline int
+chain_start(const struct vhd_virtq *vq, uint16_t head, struct chain_walk *w)
+{
+	if (unlikely(head >= vq->size))
+		return -VHD_DESC_ERR_INDEX - 1;
+	w->table = vq->desc;
+	w->table_size = vq->size;
+	w->visited = 0;
+	w->idx = head;
+	w->indirect = false;
+	w->done = false;
+	return 0;
+}
+
+/* Out-of-line: indirect tables are the rare case for small packets. */
+static int __rte_noinline
+chain_enter_indirect(struct vhd_virtq *vq, struct chain_walk *w, struct vring_desc *d)
+{
+	uint64_t len = d->len;
+	const void *table;
+
+	/* only a chain's head may point to a table, and never alongside NEXT */
+	if (!(vq->flags & VHD_VQ_F_INDIRECT) || w->indirect || w->visited != 1 ||
+	    (d->flags & VRING_DESC_F_NEXT))
+		return -VHD_DESC_ERR_INDIRECT - 1;
+	if (d->len == 0 || d->len % sizeof(struct vring_desc) != 0 ||
+	    d->len / sizeof(struct vring_desc) > VHD_VIRTQ_SIZE_MAX)
+		return -VHD_DESC_ERR_INDIRECT - 1;
+	table = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d->addr, &len);
+	/* the table must be contiguous in one region */
+	if (table == NULL || len != d->len)
+		return -VHD_DESC_ERR_ADDR - 1;
+	if ((uintptr_t)table % sizeof(uint64_t) != 0)
+		return -VHD_DESC_ERR_INDIRECT - 1;
+
+	w->table = table;
+	w->table_size = d->len / sizeof(struct vring_desc);
+	w->indirect = true;
+	w->visited = 1;
+	desc_load(&w->table[0], d);
+	if (d->flags & VRING_DESC_F_INDIRECT)
+		return -VHD_DESC_ERR_INDIRECT - 1; /* nested */
+	return 0;
+}
+
+/*
+ * Returns 1 with *d filled, 0 at the end of the chain, or -(error + 1).
+ * Every descriptor returned has a nonzero length whose end does not wrap.
+ */
+static __rte_always_inline int
+chain_next(struct vhd_virtq *vq, struct chain_walk *w, struct vring_desc *d)
+{
+	int rc;
+
+	if (w->done)
+		return 0;
+	/* a chain can visit each slot once; more means a loop */
+	if (unlikely(w->visited >= w->table_size))
+		return -VHD_DESC_ERR_CHAIN - 1;
+	desc_load(&w->table[w->idx], d);
+	w->visited++;
+	if (unlikely(d->flags & VRING_DESC_F_INDIRECT)) {
+		rc = chain_enter_indirect(vq, w, d);
+		if (rc < 0)
+			return rc;
+	}
+	if (unlikely(d->len == 0))
+		return -VHD_DESC_ERR_LEN - 1;
+	if (unlikely(d->addr + d->len < d->addr))
+		return -VHD_DESC_ERR_ADDR - 1;
+	if (d->flags & VRING_DESC_F_NEXT) {
+		if (unlikely(d->next >= w->table_size))
+			return -VHD_DESC_ERR_INDEX - 1;
+		w->idx = d->next;
+	} else {
+		w->done = true;
+	}
+	return 1;
+}
+
+static __rte_always_inline void
+used_ring_put(struct vhd_virtq *vq, uint16_t used_idx, uint32_t id, uint32_t len)
+{
+	struct vring_used_elem *e = &vq->used->ring[used_idx & (vq->size - 1)];
+
+	e->id = id;
+	e->len = len;
+}
+
+/* Publishes used->idx and interrupts the guest unless it opted out. */
+static __rte_always_inline void
+used_ring_publish(struct vhd_virtq *vq, uint16_t used_idx)
+{
+	static const uint64_t one = 1;
+
+	/* release: the guest must see the entries before the index */
+	__atomic_store_n(&vq->used->idx, used_idx, __ATOMIC_RELEASE);
+	vq->last_used_idx = used_idx;
+	/*
+	 * Full barrier: our used->idx store must be visible before we read
+	 * avail->flags, or a guest that just re-enabled interrupts is missed.
+	 */
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) & VRING_AVAIL_F_NO_INTERRUPT)
+		return;
+	if (vq->callfd >= 0 && write(vq->callfd, &one, sizeof(one)) == sizeof(one))
+		vq->stats.interrupts++;
+}
+
+/* Entries the guest made available, or -1 when avail->idx is implausible. */
+static __rte_always_inline int
+avail_count(struct vhd_virtq *vq)
+{
+	uint16_t avail_idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
+	uint16_t n = (uint16_t)(avail_idx - vq->last_avail_idx);
+
+	if (unlikely(n > vq->size)) {
+		vq->stats.errors[VHD_DESC_ERR_AVAIL_IDX]++;
+		return -1;
+	}
+	return n;
+}
+
+static __rte_always_inline uint16_t
+avail_head(const struct vhd_virtq *vq, uint16_t pos)
+{
+	return __atomic_load_n(&vq->avail->ring[pos & (vq->size - 1)], __ATOMIC_RELAXED);
+}
+
+/* Copies one guest-transmitted chain into m, skipping the virtio-net header. */
+static int
+chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m)
+{
+	uint8_t *dst = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t room = rte_pktmbuf_tailroom(m);
+	uint32_t hdr_left = vq->hdr_len;
+	uint32_t off = 0;
+	struct chain_walk w;
+	struct vring_desc d;
+	int rc;
+
+	rc = chain_start(vq, head, &w);
+	if (rc < 0)
+		return rc;
+	while ((rc = chain_next(vq, &w, &d)) > 0) {
+		uint64_t gpa = d.addr;
+		uint64_t left = d.len;
+
+		if (unlikely(d.flags & VRING_DESC_F_WRITE))
+			return -VHD_DESC_ERR_DIRECTION - 1;
+		while (left > 0) {
+			uint64_t chunk = left;
+			const uint8_t *src = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, gpa, &chunk);
+
+			if (unlikely(src == NULL))
+				return -VHD_DESC_ERR_ADDR - 1;
+			if (hdr_left > 0) {
+				/* no offloads negotiated: the header carries nothing we need */
+				uint32_t skip = RTE_MIN(chunk, (uint64_t)hdr_left);
+
+				hdr_left -= skip;
+				src += skip;
+				chunk -= skip;
+				gpa += skip;
+				left -= skip;
+				if (chunk == 0)
+					continue;
+			}
+			if (unlikely(off + chunk > room))
+				return -VHD_DESC_ERR_LEN - 1;
+			rte_memcpy(dst + off, src, chunk);
+			off += chunk;
+			gpa += chunk;
+			left -= chunk;
+		}
+	}
+	if (rc < 0)
+		return rc;
+	if (unlikely(hdr_left > 0 || off < MIN_FRAME_LEN))
+		return -VHD_DESC_ERR_LEN - 1;
+	m->data_len = off;
+	m->pkt_len = off;
+	return 0;
+}
+
+uint16_t
+vhd_virtq_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts,
+		   uint16_t count)
+{
+	uint16_t used_idx = vq->last_used_idx;
+	uint16_t npkts = 0;
+	uint16_t i, n;
+	int avail;
+
+	avail = avail_count(vq);
+	if (avail <= 0)
+		return 0;
+	n = RTE_MIN((uint16_t)avail, RTE_MIN(count, (uint16_t)VHD_BURST_MAX));
+	if (unlikely(rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)) {
+		vq->stats.no_mbuf++;
+		return 0;
+	}
+
+	for (i = 0; i < n; i++) {
+		uint16_t head = avail_head(vq, vq->last_avail_idx + i);
+		int rc = chain_to_mbuf(vq, head, pkts[npkts]);
+
+		if (likely(rc == 0)) {
+			vq->stats.bytes += pkts[npkts]->pkt_len;
+			npkts++;
+		} else {
+			vq->stats.errors[-rc - 1]++;
+		}
+		/* transmit buffers are read-only for us: used length is 0 */
+		used_ring_put(vq, used_idx++, head, 0);
+	}
+	vq->last_avail_idx += n;
+	vq->stats.packets += npkts;
+	if (npkts < n)
+		rte_pktmbuf_free_bulk(&pkts[npkts], n - npkts);
+	used_ring_publish(vq, used_idx);
+	return npkts;
+}
+
+/* Guest receive buffers gathered for one packet. */
+struct tx_buffers {
+	struct {
+		uint8_t *addr;
+		uint32_t len;
+		uint16_t head_slot; /* index into heads[] */
+	} iov[TX_IOV_MAX];
+	uint16_t heads[TX_IOV_MAX];
+	uint32_t written[TX_IOV_MAX]; /* bytes written per head */
+	uint16_t niov;
+	uint16_t nheads;
+	uint64_t capacity;
+};
+
+/*
+ * Adds the writable buffers of one chain until the gathered capacity reaches
+ * need. Returns 0 or -(error + 1).
+ */
+static int
+gather_chain(struct vhd_virtq *vq, uint16_t head, struct tx_buffers *b, uint64_t need)
+{
+	uint16_t slot = b->nheads;
+	struct chain_walk w;
+	struct vring_desc d;
+	int rc;
+
+	b->heads[b->nheads++] = head;
+	b->written[slot] = 0;
+	rc = chain_start(vq, head, &w);
+	if (rc < 0)
+		return rc;
+	while (b->capacity < need && (rc = chain_next(vq, &w, &d)) > 0) {
+		uint64_t gpa = d.addr;
+		uint64_t left = d.len;
+
+		if (unlikely(!(d.flags & VRING_DESC_F_WRITE)))
+			return -VHD_DESC_ERR_DIRECTION - 1;
+		while (left > 0 && b->capacity < need) {
+			uint64_t chunk = left;
+			uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, gpa, &chunk);
+
+			if (unlikely(p == NULL))
+				return -VHD_DESC_ERR_ADDR - 1;
+			if (unlikely(b->niov == TX_IOV_MAX))
+				return -VHD_DESC_ERR_LEN - 1;
+			b->iov[b->niov].addr = p;
+			b->iov[b->niov].len = chunk;
+			b->iov[b->niov].head_slot = slot;
+			b->niov++;
+			b->capacity += chunk;
+			gpa += chunk;
+			left -= chunk;
+		}
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* Scatters len bytes from src over the gathered buffers, starting at *pos. */
+static __rte_always_inline void
+scatter(struct tx_buffers *b, uint32_t *iov_i, uint32_t *iov_off, const uint8_t *src,
+	uint32_t len)
+{
+	while (len > 0) {
+		uint32_t room = b->iov[*iov_i].len - *iov_off;
+		uint32_t n = RTE_MIN(room, len);
+
+		rte_memcpy(b->iov[*iov_i].addr + *iov_off, src, n);
+		b->written[b->iov[*iov_i].head_slot] += n;
+		src += n;
+		len -= n;
+		*iov_off += n;
+		if (*iov_off == b->iov[*iov_i].len) {
+			(*iov_i)++;
+			*iov_off = 0;
+		}
+	}
+}
+
+uint16_t
+vhd_virtq_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count)
+{
+	const bool mergeable = vq->flags & VHD_VQ_F_MRG_RXBUF;
+	uint16_t used_idx = vq->last_used_idx;
+	struct tx_buffers b;
+	uint16_t sent = 0, bad = 0;
+	int avail;
+	uint16_t i;
+
+	avail = avail_count(vq);
+	if (avail < 0)
+		return 0;
+	for (i = 0; i < count && avail > 0; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint64_t need = vq->hdr_len + (uint64_t)m->pkt_len;
+		struct virtio_net_hdr_mrg_rxbuf hdr;
+		uint32_t iov_i = 0, iov_off = 0;
+		const struct rte_mbuf *seg;
+		int rc = 0;
+		uint16_t h;
+
+		b.niov = 0;
+		b.nheads = 0;
+		b.capacity = 0;
+		/* one chain must hold the packet unless buffers may be merged */
+		while (b.capacity < need && avail > 0) {
+			if (unlikely(b.nheads == TX_IOV_MAX)) {
+				rc = -VHD_DESC_ERR_LEN - 1;
+				break;
+			}
+			rc = gather_chain(vq, avail_head(vq, vq->last_avail_idx), &b, need);
+			vq->last_avail_idx++;
+			avail--;
+			if (rc < 0 || !mergeable)
+				break;
+		}
+		if (unlikely(rc < 0 || (!mergeable && b.capacity < need))) {
+			/* drop the packet, hand every chain it took back empty */
+			vq->stats.errors[rc < 0 ? -rc - 1 : VHD_DESC_ERR_LEN]++;
+			for (h = 0; h < b.nheads; h++)
+				used_ring_put(vq, used_idx++, b.heads[h], 0);
+			bad++;
+			continue;
+		}
+		if (b.capacity < need) {
+			/* out of buffers: give the chains back for the next burst */
+			vq->last_avail_idx -= b.nheads;
+			break;
+		}
+
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.num_buffers = b.nheads;
+		scatter(&b, &iov_i, &iov_off, (const uint8_t *)&hdr, vq->hdr_len);
+		for (seg = m; seg != NULL; seg = seg->next)
+			scatter(&b, &iov_i, &iov_off, rte_pktmbuf_mtod(seg, const uint8_t *),
+				seg->data_len);
+		for (h = 0; h < b.nheads; h++)
+			used_ring_put(vq, used_idx++, b.heads[h], b.written[h]);
+		vq->stats.bytes += m->pkt_len;
+		sent++;
+	}
+	vq->stats.packets += sent;
+	vq->stats.no_room += count - sent - bad;
+	if (used_idx != vq->last_used_idx)
+		used_ring_publish(vq, used_idx);
+	return sent;
+}
