@@ -43,17 +43,13 @@ enum {
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |       \
 	 (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))
 
-enum port_state {
-	PORT_DOWN,    /* no device, or not started */
-	PORT_RUNNING, /* the lcore polls a snapshot */
-	PORT_PAUSED,  /* snapshot taken back while a message changes the device */
-};
-
 struct port_ctl {
 	pthread_mutex_t lock;
-	enum port_state state;
 	int vid;
 	bool registered;
+	bool running;  /* between new_device and destroy_device */
+	bool paused;   /* a message that may move rings or memory is being handled */
+	bool attached; /* the lcore polls a snapshot of this device */
 	bool ready[VHD_MAX_VRINGS]; /* vrings the library says are usable */
 };
 
@@ -140,7 +136,8 @@ snapshot_build(struct vhd_port *p, int vid)
 			snap->tx_vring = r;
 	}
 	if (snap->tx_vring == UINT16_MAX) {
-		VHD_LOG(ERR, "port %u: no usable receive vring", p->id);
+		/* e.g. the frontend disabled its rings to change memory */
+		VHD_LOG(INFO, "port %u: no enabled receive vring, idle until one is", p->id);
 		goto fail;
 	}
 	snap->pool = vhd_pool_for_socket(rte_vhost_get_numa_node(vid));
@@ -164,7 +161,7 @@ port_start(struct vhd_port *p, int vid)
 		free(vhd_lcore_detach(p));
 		return -ETIMEDOUT;
 	}
-	ctls[p->id].state = PORT_RUNNING;
+	ctls[p->id].attached = true;
 	return 0;
 }
 
@@ -178,6 +175,7 @@ port_stop(struct vhd_port *p)
 	struct vhd_dev_snapshot *snap = vhd_lcore_detach(p);
 	uint16_t r;
 
+	ctls[p->id].attached = false;
 	if (snap == NULL)
 		return;
 	for (r = 0; r < snap->nr_vrings; r++)
@@ -185,6 +183,18 @@ port_stop(struct vhd_port *p)
 			rte_vhost_set_vring_base(snap->vid, r, snap->final_avail_idx[r],
 						 snap->final_used_idx[r]);
 	free(snap);
+}
+
+/* Re-reads the device and re-attaches it, if it runs and is not mid-change. */
+static void
+port_refresh(struct vhd_port *p)
+{
+	struct port_ctl *ctl = &ctls[p->id];
+
+	if (ctl->attached)
+		port_stop(p);
+	if (ctl->running && !ctl->paused)
+		port_start(p, ctl->vid);
 }
 
 static enum rte_vhost_msg_result
@@ -210,9 +220,9 @@ pre_msg(int vid, void *msg)
 	ctl = &ctls[p->id];
 	pthread_mutex_lock(&ctl->lock);
 	/* the library may unmap the old memory: stop using it first */
-	if (ctl->state == PORT_RUNNING && ctl->vid == vid) {
-		port_stop(p);
-		ctl->state = PORT_PAUSED;
+	if (ctl->running && ctl->vid == vid) {
+		ctl->paused = true;
+		port_refresh(p);
 	}
 	pthread_mutex_unlock(&ctl->lock);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
@@ -229,12 +239,9 @@ post_msg(int vid, void *msg)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	ctl = &ctls[p->id];
 	pthread_mutex_lock(&ctl->lock);
-	if (ctl->state == PORT_PAUSED && ctl->vid == vid) {
-		if (port_start(p, vid) != 0) {
-			VHD_LOG(ERR, "port %u (%s): cannot resume after a device change", p->id,
-				p->cfg->path);
-			ctl->state = PORT_DOWN;
-		}
+	if (ctl->paused && ctl->vid == vid) {
+		ctl->paused = false;
+		port_refresh(p);
 	}
 	pthread_mutex_unlock(&ctl->lock);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
@@ -257,16 +264,17 @@ new_device(int vid)
 		return -1;
 	ctl = &ctls[p->id];
 	pthread_mutex_lock(&ctl->lock);
-	if (ctl->state != PORT_DOWN)
+	if (ctl->attached)
 		port_stop(p);
 	ctl->vid = vid;
+	ctl->paused = false;
 	/* the library starts a device only once every vring it set up is ready */
 	memset(ctl->ready, true, sizeof(ctl->ready));
 	rc = port_start(p, vid);
-	if (rc == 0)
+	if (rc == 0) {
+		ctl->running = true;
 		rte_vhost_extern_callback_register(vid, &extern_ops, NULL);
-	else
-		ctl->state = PORT_DOWN;
+	}
 	pthread_mutex_unlock(&ctl->lock);
 
 	rte_vhost_get_negotiated_features(vid, &features);
@@ -290,10 +298,10 @@ destroy_device(int vid)
 	ctl = &ctls[p->id];
 	pthread_mutex_lock(&ctl->lock);
 	if (ctl->vid == vid) {
-		/* PAUSED already wrote the positions back */
-		if (ctl->state == PORT_RUNNING)
+		if (ctl->attached)
 			port_stop(p);
-		ctl->state = PORT_DOWN;
+		ctl->running = false;
+		ctl->paused = false;
 	}
 	pthread_mutex_unlock(&ctl->lock);
 	VHD_LOG(INFO, "port %u (%s): device stopped", p->id, p->cfg->path);
@@ -312,11 +320,8 @@ vring_state_changed(int vid, uint16_t queue_id, int enable)
 	if (ctl->ready[queue_id] != !!enable) {
 		ctl->ready[queue_id] = !!enable;
 		/* a vring going away may take its callfd with it: re-snapshot now */
-		if (ctl->state == PORT_RUNNING && ctl->vid == vid) {
-			port_stop(p);
-			if (port_start(p, vid) != 0)
-				ctl->state = PORT_DOWN;
-		}
+		if (ctl->running && ctl->vid == vid)
+			port_refresh(p);
 	}
 	pthread_mutex_unlock(&ctl->lock);
 	return 0;
@@ -373,7 +378,6 @@ vhd_registry_start(void)
 
 	for (i = 0; i < vhd_nports; i++) {
 		pthread_mutex_init(&ctls[i].lock, NULL);
-		ctls[i].state = PORT_DOWN;
 		ctls[i].vid = -1;
 	}
 	for (i = 0; i < vhd_nports; i++) {
