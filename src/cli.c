@@ -2,6 +2,7 @@
 /* Command line: getopt_long parsing and the checks that need the filesystem. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,13 @@ static const char usage[] =
 	"DPDK virtio-user frontends, one vhost-user port per --socket.\n"
 	"\n"
 	"Options:\n"
-	"  --socket PATH[,client][,queues=N]\n"
+	"  --socket PATH[,client][,queues=N][,mode=OCTAL][,group=NAME]\n"
 	"                     add a port (repeatable, up to 256). By default vhostd\n"
 	"                     creates PATH and listens; with 'client' it connects to\n"
 	"                     a frontend serving PATH and reconnects when it returns.\n"
 	"                     queues=N offers N queue pairs (1-8, default 1).\n"
+	"                     mode=0660,group=kvm set the socket file's permissions\n"
+	"                     and group (server mode only).\n"
 	"  --fwd l2|pair      l2 (default): MAC-learning switch across all ports.\n"
 	"                     pair: patch ports two by two in command-line order\n"
 	"                     (0<->1, 2<->3), like testpmd io forwarding.\n"
@@ -91,6 +94,8 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 	memset(p, 0, sizeof(*p));
 	memcpy(p->path, arg, path_len);
 	p->queues = 1;
+	p->mode = -1;
+	p->gid = -1;
 
 	if (comma != NULL) {
 		if (strlen(comma + 1) >= sizeof(opts)) {
@@ -114,14 +119,42 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 					return -1;
 				}
 				p->queues = n;
+			} else if (strncmp(opt, "mode=", 5) == 0) {
+				char *end;
+
+				errno = 0;
+				n = strtoul(opt + 5, &end, 8);
+				if (opt[5] == '\0' || *end != '\0' || errno != 0 || n > 0777) {
+					fprintf(err,
+						"vhostd: --socket %s: bad mode '%s' "
+						"(expected octal permissions such as 0660)\n",
+						p->path, opt + 5);
+					return -1;
+				}
+				p->mode = n;
+			} else if (strncmp(opt, "group=", 6) == 0) {
+				struct group *g = getgrnam(opt + 6);
+
+				if (g == NULL) {
+					fprintf(err, "vhostd: --socket %s: unknown group '%s'\n",
+						p->path, opt + 6);
+					return -1;
+				}
+				p->gid = g->gr_gid;
 			} else {
 				fprintf(err,
 					"vhostd: --socket %s: unknown option '%s' "
-					"(expected client, server or queues=N)\n",
+					"(expected client, server, queues=N, mode=OCTAL "
+					"or group=NAME)\n",
 					p->path, opt);
 				return -1;
 			}
 		}
+	}
+	if (p->client && (p->mode >= 0 || p->gid >= 0)) {
+		fprintf(err, "vhostd: --socket %s: mode= and group= need server mode (the "
+			"frontend owns a client socket)\n", p->path);
+		return -1;
 	}
 	for (i = 0; i < cfg->nports; i++) {
 		if (strcmp(cfg->ports[i].path, p->path) == 0) {

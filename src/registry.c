@@ -367,6 +367,21 @@ register_port(struct vhd_port *p)
 			cfg->client ? "start connecting" : "listen");
 		return -EINVAL;
 	}
+	/* the socket file exists once the server listens */
+	if (cfg->mode >= 0 && chmod(cfg->path, cfg->mode) != 0) {
+		int err = errno;
+
+		VHD_LOG(ERR, "--socket %s: cannot set mode %o: %s", cfg->path, cfg->mode,
+			strerror(err));
+		return -err;
+	}
+	if (cfg->gid >= 0 && chown(cfg->path, -1, cfg->gid) != 0) {
+		int err = errno;
+
+		VHD_LOG(ERR, "--socket %s: cannot set group %ld: %s", cfg->path, cfg->gid,
+			strerror(err));
+		return -err;
+	}
 	return 0;
 }
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vhostd/log.h"
+#include "vhostd/pool.h"
 #include "vhostd/stats.h"
 
 VHD_LOG_REGISTER(stats);
@@ -37,12 +39,28 @@ vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t)
 	t->drops += READ(p->tx_down_drops) + READ(p->ring_full_drops);
 }
 
+/* Resident set size in KiB, for spotting leaks from outside. */
+static unsigned long
+rss_kib(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 void
 vhd_stats_print(FILE *out)
 {
 	struct vhd_port_totals t;
 	uint16_t i;
 
+	fprintf(out, "stats: daemon mbufs_in_use=%u rss_kib=%lu\n", vhd_pools_in_use(), rss_kib());
 	for (i = 0; i < vhd_nports; i++) {
 		const struct vhd_port *p = &vhd_ports[i];
 

@@ -21,6 +21,8 @@ struct vhd_port_config {
 	char path[PATH_MAX];
 	bool client;     /* connect to the frontend's socket instead of listening */
 	uint16_t queues; /* queue pairs offered */
+	int mode;        /* socket file permissions, -1 = leave as created */
+	long gid;        /* socket file group, -1 = leave as created */
 };
 
 struct vhd_config {

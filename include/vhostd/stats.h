@@ -21,7 +21,10 @@ struct vhd_port_totals {
 
 void vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t);
 
-/* One line per port: "stats: port=N path=P rx_pkts=... errors=N". */
+/*
+ * One line for the daemon ("stats: daemon mbufs_in_use=N rss_kib=N"), then one
+ * per port ("stats: port=N path=P state=up rx_pkts=N ... errors=N").
+ */
 void vhd_stats_print(FILE *out);
 
 /* Logs, at most once per call per vring, bad chains counted since the last call. */
