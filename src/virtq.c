@@ -287,6 +287,9 @@ vhd_virtq_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf
 	if (avail <= 0)
 		return 0;
 	n = RTE_MIN((uint16_t)avail, RTE_MIN(count, (uint16_t)VHD_BURST_MAX));
+	/* count 0: the mempool refuses a 0-mbuf bulk, which is no shortage */
+	if (unlikely(n == 0))
+		return 0;
 	if (unlikely(rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)) {
 		vq->stats.no_mbuf++;
 		return 0;

@@ -44,23 +44,27 @@ int vhd_mem_table_check(const struct vhd_mem_table *mem);
 static inline void *
 vhd_gpa_to_hva(const struct vhd_mem_table *mem, uint32_t *hint, uint64_t gpa, uint64_t *len)
 {
-	const struct vhd_mem_region *r = &mem->regions[*hint];
-	uint64_t off = gpa - r->guest_phys_addr;
+	const struct vhd_mem_region *r;
+	uint64_t off;
+	uint32_t i = *hint;
 
 	/* unsigned compare also rejects gpa below the region start */
-	if (unlikely(*hint >= mem->nregions || off >= r->size)) {
-		uint32_t i;
-
-		for (i = 0; i < mem->nregions; i++) {
-			r = &mem->regions[i];
-			off = gpa - r->guest_phys_addr;
-			if (off < r->size)
-				break;
-		}
-		if (i == mem->nregions)
-			return NULL;
-		*hint = i;
+	if (likely(i < mem->nregions)) {
+		r = &mem->regions[i];
+		off = gpa - r->guest_phys_addr;
+		if (likely(off < r->size))
+			goto found;
 	}
+	for (i = 0; i < mem->nregions; i++) {
+		r = &mem->regions[i];
+		off = gpa - r->guest_phys_addr;
+		if (off < r->size)
+			break;
+	}
+	if (i == mem->nregions)
+		return NULL;
+	*hint = i;
+found:
 	if (*len > r->size - off)
 		*len = r->size - off;
 	return (void *)(uintptr_t)(r->host_addr + off);

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A fake guest for datapath unit tests: guest memory, a split ring and the
+ * driver-side helpers to post buffers and read used entries, all in ordinary
+ * process memory. No sockets, no librte_vhost.
+ *
+ * Guest-physical layout (the gaps are deliberate):
+ *
+ *   [0, R0)            gap (gpa 0 is never mapped)
+ *   R0  1 MiB          rings, then buffers
+ *   (R0 end, R1)       gap
+ *   R1  1 MiB  \       guest-physically back to back, but two separate host
+ *   R2  1 MiB  /       blocks: a buffer across R1's end straddles regions
+ *   (R2 end, R3)       gap
+ *   R3  256 KiB        the highest region, at 2^64 - 4 GiB
+ *   (R3 end, 2^64)     gap
+ *
+ * Each region's host block is mmap'd between two PROT_NONE pages, so any
+ * access just outside a region faults instead of passing silently, and is
+ * filled with FG_FILL so tests can check that nothing but the expected bytes
+ * was written.
+ */
+#ifndef VHOSTD_TESTS_FAKE_GUEST_H
+#define VHOSTD_TESTS_FAKE_GUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "vhostd/virtq.h"
+
+enum { FG_R0, FG_R1, FG_R2, FG_R3, FG_NREGIONS };
+
+#define FG_R0_GPA 0x100000ULL
+#define FG_R0_SIZE 0x100000ULL
+#define FG_R1_GPA 0x100000000ULL
+#define FG_R1_SIZE 0x100000ULL
+#define FG_R2_GPA (FG_R1_GPA + FG_R1_SIZE)
+#define FG_R2_SIZE 0x100000ULL
+#define FG_R3_GPA 0xFFFFFFFF00000000ULL
+#define FG_R3_SIZE 0x40000ULL
+#define FG_R3_END (FG_R3_GPA + FG_R3_SIZE)
+
+/* gpas that are in no region */
+#define FG_GAP_LOW 0x1000ULL
+#define FG_GAP_01 (FG_R0_GPA + FG_R0_SIZE + 0x1000)
+#define FG_GAP_23 0x800000000ULL
+
+/* what untouched guest memory holds */
+#define FG_FILL 0xEE
+
+#define FG_NB_MBUFS 4096
+/* features most tests negotiate */
+#define FG_F_V1 (1ULL << VIRTIO_F_VERSION_1)
+#define FG_F_MRG (1ULL << VIRTIO_NET_F_MRG_RXBUF)
+#define FG_F_INDIRECT (1ULL << VIRTIO_RING_F_INDIRECT_DESC)
+#define FG_F_DEFAULT (FG_F_V1 | FG_F_INDIRECT)
+
+struct fg_buf {
+	uint64_t gpa;
+	uint32_t len;
+};
+
+struct fake_guest {
+	struct vhd_mem_table mem;
+	uint8_t *map[FG_NREGIONS];  /* mmap base, guard page first */
+	size_t map_len[FG_NREGIONS];
+	uint64_t brk[FG_NREGIONS];  /* next free gpa of each region */
+	uint16_t qsize;
+	uint16_t next_desc;         /* next descriptor slot handed out */
+	uint16_t avail_idx;         /* driver's copy of avail->idx */
+	uint16_t used_seen;         /* used entries already popped */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	struct vhd_virtq vq;        /* the device side under test */
+	int callfd;                 /* eventfd given to vq, or -1 */
+};
+
+/* EAL + mbuf pool, once per executable (cmocka group setup/teardown). */
+extern struct rte_mempool *fg_pool;
+int fg_eal_setup(void **state);
+int fg_eal_teardown(void **state);
+/* Fails the test unless every mbuf is back in fg_pool. */
+void fg_assert_no_leak(void);
+
+/*
+ * A guest with a ring of qsize entries and the vq initialized with features;
+ * avail->idx, used->idx and both vq positions start at start_idx.
+ */
+struct fake_guest *fg_new_at(uint16_t qsize, uint64_t features, uint16_t start_idx);
+struct fake_guest *fg_new(uint16_t qsize, uint64_t features);
+void fg_free(struct fake_guest *fg);
+
+/* The helper's own translation; fails the test for a gpa in no region. */
+void *fg_hva(struct fake_guest *fg, uint64_t gpa);
+/* Bump allocation of guest memory in one region (16-byte aligned). */
+uint64_t fg_alloc(struct fake_guest *fg, int region, uint32_t len);
+/* Copies to/from guest memory; may straddle regions. */
+void fg_write(struct fake_guest *fg, uint64_t gpa, const void *src, uint32_t len);
+void fg_read(struct fake_guest *fg, uint64_t gpa, void *dst, uint32_t len);
+/* True when [gpa, gpa + len) still holds FG_FILL everywhere. */
+bool fg_untouched(struct fake_guest *fg, uint64_t gpa, uint32_t len);
+
+/* Descriptor slots are handed out round robin, never reused in a test. */
+uint16_t fg_desc_alloc(struct fake_guest *fg);
+void fg_set_desc(struct fake_guest *fg, uint16_t idx, uint64_t addr, uint32_t len,
+		 uint16_t flags, uint16_t next);
+/* A chain of n descriptors linked with NEXT, each with flags (0 or WRITE). */
+uint16_t fg_chain(struct fake_guest *fg, const struct fg_buf *bufs, unsigned int n,
+		  uint16_t flags);
+/* One ring descriptor pointing to an indirect table (in region) of n entries. */
+uint16_t fg_indirect(struct fake_guest *fg, const struct fg_buf *bufs, unsigned int n,
+		     uint16_t flags, int region);
+/* Makes head available and publishes avail->idx. */
+void fg_post(struct fake_guest *fg, uint16_t head);
+
+/*
+ * Guest transmit: writes a zeroed virtio-net header of vq.hdr_len bytes and
+ * frame into buffers allocated in region, cut into n descriptors of lens[i]
+ * bytes (sum must be hdr_len + frame_len; lens NULL means one descriptor).
+ * With indirect, the chain goes into an indirect table. Posts it; returns head.
+ */
+uint16_t fg_post_tx_pkt(struct fake_guest *fg, const uint8_t *frame, uint32_t frame_len,
+			const uint32_t *lens, unsigned int n, int region, bool indirect);
+/* Guest receive: one writable buffer of len bytes; *gpa gets its address. */
+uint16_t fg_post_rx_buf(struct fake_guest *fg, int region, uint32_t len, uint64_t *gpa);
+
+/* Gives the vq a real (non-blocking) eventfd as callfd. */
+void fg_use_eventfd(struct fake_guest *fg);
+/* How many interrupts the device wrote since the last read (0 if none). */
+uint64_t fg_interrupts(struct fake_guest *fg);
+
+/* Used entries the device published and the test has not popped yet. */
+uint16_t fg_used_pending(struct fake_guest *fg);
+struct vring_used_elem fg_used_pop(struct fake_guest *fg);
+/* Pops one used entry and checks it is {id, len}. */
+void fg_expect_used(struct fake_guest *fg, uint32_t id, uint32_t len);
+
+/* Deterministic frame contents: a different byte stream for each seed. */
+void fg_frame(uint8_t *buf, uint32_t len, uint32_t seed);
+/* An mbuf from fg_pool holding data, cut into segments of seg_lens (or one). */
+struct rte_mbuf *fg_mbuf(const uint8_t *data, uint32_t len, const uint32_t *seg_lens,
+			 unsigned int nsegs);
+
+/* Sum of all stats.errors counters. */
+uint64_t fg_errors_total(const struct vhd_virtq *vq);
+
+#endif /* VHOSTD_TESTS_FAKE_GUEST_H */
