@@ -37,6 +37,10 @@ static const char usage[] =
 	"  --stats SECONDS    print one line per port every SECONDS (0 = off).\n"
 	"  --mac-age SECONDS  forget a learned MAC after SECONDS without traffic\n"
 	"                     (default 300).\n"
+	"  --single-copy on|off\n"
+	"                     in pair mode, copy straight from one guest into the\n"
+	"                     other when one lcore polls both ports (default on);\n"
+	"                     off always copies through an mbuf.\n"
 	"  --help             show this help.\n"
 	"  --version          show the version.\n"
 	"\n"
@@ -169,12 +173,13 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 enum vhd_cli_result
 vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 {
-	enum { OPT_SOCKET = 256, OPT_FWD, OPT_STATS, OPT_MAC_AGE, OPT_HELP, OPT_VERSION };
+	enum { OPT_SOCKET = 256, OPT_FWD, OPT_STATS, OPT_MAC_AGE, OPT_SINGLE_COPY, OPT_HELP, OPT_VERSION };
 	static const struct option options[] = {
 		{"socket", required_argument, NULL, OPT_SOCKET},
 		{"fwd", required_argument, NULL, OPT_FWD},
 		{"stats", required_argument, NULL, OPT_STATS},
 		{"mac-age", required_argument, NULL, OPT_MAC_AGE},
+		{"single-copy", required_argument, NULL, OPT_SINGLE_COPY},
 		{"help", no_argument, NULL, OPT_HELP},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
@@ -185,6 +190,7 @@ vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->fwd_mode = VHD_FWD_L2;
 	cfg->mac_age = DEFAULT_MAC_AGE;
+	cfg->single_copy = true;
 
 	optind = 1;
 	opterr = 0; /* we print our own one-line errors */
@@ -220,6 +226,17 @@ vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 				return VHD_CLI_ERROR;
 			}
 			cfg->mac_age = n;
+			break;
+		case OPT_SINGLE_COPY:
+			if (strcmp(optarg, "on") == 0) {
+				cfg->single_copy = true;
+			} else if (strcmp(optarg, "off") == 0) {
+				cfg->single_copy = false;
+			} else {
+				fprintf(err, "vhostd: --single-copy '%s': expected on or off\n",
+					optarg);
+				return VHD_CLI_ERROR;
+			}
 			break;
 		case 'h':
 		case OPT_HELP:

@@ -23,6 +23,12 @@ vhd_fwd_init(enum vhd_fwd_mode mode, uint16_t nports, struct vhd_mac_table *mac)
 	return 0;
 }
 
+int
+vhd_fwd_fixed_peer(uint16_t port)
+{
+	return fwd_mode == VHD_FWD_PAIR ? port ^ 1 : -1;
+}
+
 static void
 decide_l2(uint16_t src_port, struct rte_mbuf **pkts, uint16_t n, uint16_t *dst, uint32_t now)
 {

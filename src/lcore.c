@@ -67,6 +67,7 @@ struct worker {
 static struct worker workers[RTE_MAX_LCORE];
 static bool workers_running;
 static struct vhd_mac_table *fwd_mac; /* NULL in pair mode */
+static bool single_copy;
 
 static inline uint32_t
 now_seconds(void)
@@ -178,6 +179,33 @@ dispatch(struct worker *w, uint16_t src_port, struct rte_mbuf **pkts, uint16_t n
 	}
 }
 
+/*
+ * The single-copy path: when this lcore also polls the port's fixed peer,
+ * guest buffers are copied straight into the peer guest's, with no mbuf.
+ */
+static bool
+poll_port_direct(struct worker *w, struct vhd_port *p)
+{
+	int peer_id = vhd_fwd_fixed_peer(p->id);
+	struct vhd_dev_snapshot *peer_snap;
+	struct vhd_port *peer;
+	uint16_t r;
+
+	if (!single_copy || peer_id < 0)
+		return false;
+	peer = &vhd_ports[peer_id];
+	peer_snap = peer->active;
+	if (peer->lcore_id != w->lcore_id || peer_snap == NULL)
+		return false;
+	/* keep the order: what the mbuf path queued for the peer goes first */
+	out_flush_one(w, peer->id);
+	for (r = 1; r < p->nr_vrings; r += 2)
+		if (p->vq[r].desc != NULL)
+			vhd_virtq_forward_burst(&p->vq[r], &peer->vq[peer_snap->tx_vring],
+						VHD_BURST_MAX);
+	return true;
+}
+
 static void
 poll_port(struct worker *w, struct vhd_port *p, uint32_t now)
 {
@@ -185,6 +213,8 @@ poll_port(struct worker *w, struct vhd_port *p, uint32_t now)
 	struct rte_mbuf *pkts[VHD_BURST_MAX];
 	uint16_t r, n, i;
 
+	if (poll_port_direct(w, p))
+		return;
 	/* odd vrings carry what the guest transmits */
 	for (r = 1; r < p->nr_vrings; r += 2) {
 		if (p->vq[r].desc == NULL)
@@ -313,6 +343,7 @@ vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 	uint16_t i;
 
 	fwd_mac = mac;
+	single_copy = cfg->single_copy;
 	RTE_LCORE_FOREACH_WORKER(lcore)
 		worker_ids[nworkers++] = lcore;
 	if (nworkers == 0) {

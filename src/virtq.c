@@ -25,8 +25,8 @@
 
 /* Ethernet header: anything shorter cannot be forwarded. */
 #define MIN_FRAME_LEN 14
-/* Buffer pieces gathered for one packet sent to the guest. */
-#define TX_IOV_MAX 64
+/* Buffer pieces gathered for one packet, on either side. */
+#define PIECES_MAX 64
 
 static const char *const desc_error_names[VHD_DESC_ERR_MAX] = {
 	[VHD_DESC_ERR_AVAIL_IDX] = "avail_idx",
@@ -218,18 +218,29 @@ avail_head(const struct vhd_virtq *vq, uint16_t pos)
 	return __atomic_load_n(&vq->avail->ring[pos & (vq->size - 1)], __ATOMIC_RELAXED);
 }
 
-/* Copies one guest-transmitted chain into m, skipping the virtio-net header. */
+/* Where a packet's bytes are: an mbuf's segments or a guest's buffers. */
+struct pkt_pieces {
+	const uint8_t *addr[PIECES_MAX];
+	uint32_t len[PIECES_MAX];
+	uint16_t n;
+	uint32_t total;
+};
+
+/*
+ * Records where the frame of one guest-transmitted chain lies, skipping the
+ * virtio-net header (which may span descriptors). Each descriptor is read once
+ * and checked; nothing is copied. Returns 0 or -(error + 1).
+ */
 static int
-chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m)
+chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc)
 {
-	uint8_t *dst = rte_pktmbuf_mtod(m, uint8_t *);
-	uint32_t room = rte_pktmbuf_tailroom(m);
 	uint32_t hdr_left = vq->hdr_len;
-	uint32_t off = 0;
 	struct chain_walk w;
 	struct vring_desc d;
 	int rc;
 
+	pc->n = 0;
+	pc->total = 0;
 	rc = chain_start(vq, head, &w);
 	if (rc < 0)
 		return rc;
@@ -245,6 +256,8 @@ chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m)
 
 			if (unlikely(src == NULL))
 				return -VHD_DESC_ERR_ADDR - 1;
+			gpa += chunk;
+			left -= chunk;
 			if (hdr_left > 0) {
 				/* no offloads negotiated: the header carries nothing we need */
 				uint32_t skip = RTE_MIN(chunk, (uint64_t)hdr_left);
@@ -252,25 +265,44 @@ chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m)
 				hdr_left -= skip;
 				src += skip;
 				chunk -= skip;
-				gpa += skip;
-				left -= skip;
 				if (chunk == 0)
 					continue;
 			}
-			if (unlikely(off + chunk > room))
+			if (unlikely(pc->total + chunk > VHD_MAX_FRAME_LEN || pc->n == PIECES_MAX))
 				return -VHD_DESC_ERR_LEN - 1;
-			rte_memcpy(dst + off, src, chunk);
-			off += chunk;
-			gpa += chunk;
-			left -= chunk;
+			pc->addr[pc->n] = src;
+			pc->len[pc->n] = chunk;
+			pc->n++;
+			pc->total += chunk;
 		}
 	}
 	if (rc < 0)
 		return rc;
-	if (unlikely(hdr_left > 0 || off < MIN_FRAME_LEN))
+	if (unlikely(hdr_left > 0 || pc->total < MIN_FRAME_LEN))
 		return -VHD_DESC_ERR_LEN - 1;
-	m->data_len = off;
-	m->pkt_len = off;
+	return 0;
+}
+
+/* Copies one guest-transmitted chain into m. */
+static __rte_always_inline int
+chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m)
+{
+	uint8_t *dst = rte_pktmbuf_mtod(m, uint8_t *);
+	struct pkt_pieces pc;
+	uint16_t i;
+	int rc;
+
+	rc = chain_gather_frame(vq, head, &pc);
+	if (unlikely(rc < 0))
+		return rc;
+	if (unlikely(pc.total > rte_pktmbuf_tailroom(m)))
+		return -VHD_DESC_ERR_LEN - 1;
+	for (i = 0; i < pc.n; i++) {
+		rte_memcpy(dst, pc.addr[i], pc.len[i]);
+		dst += pc.len[i];
+	}
+	m->data_len = pc.total;
+	m->pkt_len = pc.total;
 	return 0;
 }
 
@@ -322,9 +354,9 @@ struct tx_buffers {
 		uint8_t *addr;
 		uint32_t len;
 		uint16_t head_slot; /* index into heads[] */
-	} iov[TX_IOV_MAX];
-	uint16_t heads[TX_IOV_MAX];
-	uint32_t written[TX_IOV_MAX]; /* bytes written per head */
+	} iov[PIECES_MAX];
+	uint16_t heads[PIECES_MAX];
+	uint32_t written[PIECES_MAX]; /* bytes written per head */
 	uint16_t niov;
 	uint16_t nheads;
 	uint64_t capacity;
@@ -359,7 +391,7 @@ gather_chain(struct vhd_virtq *vq, uint16_t head, struct tx_buffers *b, uint64_t
 
 			if (unlikely(p == NULL))
 				return -VHD_DESC_ERR_ADDR - 1;
-			if (unlikely(b->niov == TX_IOV_MAX))
+			if (unlikely(b->niov == PIECES_MAX))
 				return -VHD_DESC_ERR_LEN - 1;
 			b->iov[b->niov].addr = p;
 			b->iov[b->niov].len = chunk;
@@ -373,7 +405,7 @@ gather_chain(struct vhd_virtq *vq, uint16_t head, struct tx_buffers *b, uint64_t
 	return rc < 0 ? rc : 0;
 }
 
-/* Scatters len bytes from src over the gathered buffers, starting at *pos. */
+/* Scatters len bytes from src over the gathered buffers, from (*iov_i, *iov_off). */
 static __rte_always_inline void
 scatter(struct tx_buffers *b, uint32_t *iov_i, uint32_t *iov_off, const uint8_t *src,
 	uint32_t len)
@@ -394,13 +426,86 @@ scatter(struct tx_buffers *b, uint32_t *iov_i, uint32_t *iov_off, const uint8_t 
 	}
 }
 
+enum tx_result { TX_SENT, TX_NO_ROOM, TX_BAD_CHAIN };
+
+/*
+ * Copies one packet into the guest's receive buffers: one chain, or several
+ * with MRG_RXBUF. *avail counts the chains still available; used entries go to
+ * *used_idx. With no room nothing is consumed; a bad chain drops the packet
+ * and hands every chain it took back empty (counted).
+ */
+static __rte_always_inline enum tx_result
+tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t *used_idx)
+{
+	const bool mergeable = vq->flags & VHD_VQ_F_MRG_RXBUF;
+	uint64_t need = vq->hdr_len + (uint64_t)pkt->total;
+	struct virtio_net_hdr_mrg_rxbuf hdr;
+	uint32_t iov_i = 0, iov_off = 0;
+	struct tx_buffers b;
+	int rc = 0;
+	uint16_t h;
+
+	b.niov = 0;
+	b.nheads = 0;
+	b.capacity = 0;
+	while (b.capacity < need && *avail > 0) {
+		if (unlikely(b.nheads == PIECES_MAX)) {
+			rc = -VHD_DESC_ERR_LEN - 1;
+			break;
+		}
+		rc = gather_chain(vq, avail_head(vq, vq->last_avail_idx), &b, need);
+		vq->last_avail_idx++;
+		(*avail)--;
+		if (rc < 0 || !mergeable)
+			break;
+	}
+	if (unlikely(rc < 0 || (!mergeable && b.capacity < need))) {
+		vq->stats.errors[rc < 0 ? -rc - 1 : VHD_DESC_ERR_LEN]++;
+		for (h = 0; h < b.nheads; h++)
+			used_ring_put(vq, (*used_idx)++, b.heads[h], 0);
+		return TX_BAD_CHAIN;
+	}
+	if (b.capacity < need) {
+		/* out of buffers: give the chains back for the next burst */
+		vq->last_avail_idx -= b.nheads;
+		*avail += b.nheads;
+		return TX_NO_ROOM;
+	}
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.num_buffers = b.nheads;
+	scatter(&b, &iov_i, &iov_off, (const uint8_t *)&hdr, vq->hdr_len);
+	for (h = 0; h < pkt->n; h++)
+		scatter(&b, &iov_i, &iov_off, pkt->addr[h], pkt->len[h]);
+	for (h = 0; h < b.nheads; h++)
+		used_ring_put(vq, (*used_idx)++, b.heads[h], b.written[h]);
+	vq->stats.packets++;
+	vq->stats.bytes += pkt->total;
+	return TX_SENT;
+}
+
+/* An mbuf's segments as pieces; false if it has more than we track. */
+static __rte_always_inline bool
+mbuf_pieces(const struct rte_mbuf *m, struct pkt_pieces *pc)
+{
+	pc->n = 0;
+	pc->total = m->pkt_len;
+	for (; m != NULL; m = m->next) {
+		if (unlikely(pc->n == PIECES_MAX))
+			return false;
+		pc->addr[pc->n] = rte_pktmbuf_mtod(m, const uint8_t *);
+		pc->len[pc->n] = m->data_len;
+		pc->n++;
+	}
+	return true;
+}
+
 uint16_t
 vhd_virtq_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count)
 {
-	const bool mergeable = vq->flags & VHD_VQ_F_MRG_RXBUF;
 	uint16_t used_idx = vq->last_used_idx;
-	struct tx_buffers b;
-	uint16_t sent = 0, bad = 0;
+	uint16_t sent = 0, dropped = 0;
+	struct pkt_pieces pc;
 	int avail;
 	uint16_t i;
 
@@ -408,57 +513,60 @@ vhd_virtq_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count)
 	if (avail < 0)
 		return 0;
 	for (i = 0; i < count && avail > 0; i++) {
-		struct rte_mbuf *m = pkts[i];
-		uint64_t need = vq->hdr_len + (uint64_t)m->pkt_len;
-		struct virtio_net_hdr_mrg_rxbuf hdr;
-		uint32_t iov_i = 0, iov_off = 0;
-		const struct rte_mbuf *seg;
-		int rc = 0;
-		uint16_t h;
+		enum tx_result r;
 
-		b.niov = 0;
-		b.nheads = 0;
-		b.capacity = 0;
-		/* one chain must hold the packet unless buffers may be merged */
-		while (b.capacity < need && avail > 0) {
-			if (unlikely(b.nheads == TX_IOV_MAX)) {
-				rc = -VHD_DESC_ERR_LEN - 1;
-				break;
-			}
-			rc = gather_chain(vq, avail_head(vq, vq->last_avail_idx), &b, need);
-			vq->last_avail_idx++;
-			avail--;
-			if (rc < 0 || !mergeable)
-				break;
-		}
-		if (unlikely(rc < 0 || (!mergeable && b.capacity < need))) {
-			/* drop the packet, hand every chain it took back empty */
-			vq->stats.errors[rc < 0 ? -rc - 1 : VHD_DESC_ERR_LEN]++;
-			for (h = 0; h < b.nheads; h++)
-				used_ring_put(vq, used_idx++, b.heads[h], 0);
-			bad++;
+		if (unlikely(!mbuf_pieces(pkts[i], &pc))) {
+			dropped++;
 			continue;
 		}
-		if (b.capacity < need) {
-			/* out of buffers: give the chains back for the next burst */
-			vq->last_avail_idx -= b.nheads;
+		r = tx_one(vq, &pc, &avail, &used_idx);
+		if (r == TX_NO_ROOM)
 			break;
-		}
-
-		memset(&hdr, 0, sizeof(hdr));
-		hdr.num_buffers = b.nheads;
-		scatter(&b, &iov_i, &iov_off, (const uint8_t *)&hdr, vq->hdr_len);
-		for (seg = m; seg != NULL; seg = seg->next)
-			scatter(&b, &iov_i, &iov_off, rte_pktmbuf_mtod(seg, const uint8_t *),
-				seg->data_len);
-		for (h = 0; h < b.nheads; h++)
-			used_ring_put(vq, used_idx++, b.heads[h], b.written[h]);
-		vq->stats.bytes += m->pkt_len;
-		sent++;
+		if (r == TX_SENT)
+			sent++;
+		else
+			dropped++;
 	}
-	vq->stats.packets += sent;
-	vq->stats.no_room += count - sent - bad;
+	vq->stats.no_room += count - sent - dropped;
 	if (used_idx != vq->last_used_idx)
 		used_ring_publish(vq, used_idx);
 	return sent;
+}
+
+uint16_t
+vhd_virtq_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count)
+{
+	uint16_t from_used = from->last_used_idx, to_used = to->last_used_idx;
+	uint16_t i, n, received = 0;
+	struct pkt_pieces pc;
+	int avail, room;
+
+	avail = avail_count(from);
+	if (avail <= 0)
+		return 0;
+	/* a destination with a broken ring just has no room */
+	room = RTE_MAX(avail_count(to), 0);
+	n = RTE_MIN((uint16_t)avail, RTE_MIN(count, (uint16_t)VHD_BURST_MAX));
+
+	for (i = 0; i < n; i++) {
+		uint16_t head = avail_head(from, from->last_avail_idx + i);
+		int rc = chain_gather_frame(from, head, &pc);
+
+		if (likely(rc == 0)) {
+			received++;
+			from->stats.bytes += pc.total;
+			/* the source chain is completed only after this copy */
+			if (tx_one(to, &pc, &room, &to_used) == TX_NO_ROOM)
+				to->stats.no_room++;
+		} else {
+			from->stats.errors[-rc - 1]++;
+		}
+		used_ring_put(from, from_used++, head, 0);
+	}
+	from->last_avail_idx += n;
+	from->stats.packets += received;
+	if (to_used != to->last_used_idx)
+		used_ring_publish(to, to_used);
+	used_ring_publish(from, from_used);
+	return received;
 }

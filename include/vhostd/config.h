@@ -31,6 +31,7 @@ struct vhd_config {
 	enum vhd_fwd_mode fwd_mode;
 	unsigned int stats_interval; /* seconds; 0 = no periodic stats */
 	unsigned int mac_age;        /* seconds a learned MAC stays without traffic */
+	bool single_copy;            /* guest-to-guest copies without an mbuf where possible */
 	int eal_argc;                /* arguments after "--", passed to EAL verbatim */
 	char **eal_argv;
 };

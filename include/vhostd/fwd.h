@@ -20,6 +20,9 @@ struct vhd_mac_table;
 /* mac may be NULL in pair mode. */
 int vhd_fwd_init(enum vhd_fwd_mode mode, uint16_t nports, struct vhd_mac_table *mac);
 
+/* The port every packet from port goes to (pair mode), or -1 (l2 mode). */
+int vhd_fwd_fixed_peer(uint16_t port);
+
 /* Fills dst[i] for pkts[i] received on src_port. now is in seconds. */
 void vhd_fwd_decide(uint16_t src_port, struct rte_mbuf **pkts, uint16_t n, uint16_t *dst,
 		    uint32_t now);

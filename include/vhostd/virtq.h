@@ -27,6 +27,8 @@
 #define VHD_BURST_MAX 32
 /* The largest split ring the virtio spec allows. */
 #define VHD_VIRTQ_SIZE_MAX 32768
+/* The largest frame forwarded: what one default mbuf holds (no offloads offered). */
+#define VHD_MAX_FRAME_LEN RTE_MBUF_DEFAULT_DATAROOM
 
 /* Why a descriptor chain was refused; each has its own counter. */
 enum vhd_desc_error {
@@ -93,5 +95,15 @@ uint16_t vhd_virtq_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp,
  * copied; the caller still owns (and frees) every mbuf in pkts.
  */
 uint16_t vhd_virtq_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count);
+
+/*
+ * Moves up to count packets straight from one guest's transmit queue (from)
+ * into another guest's receive buffers (to), with a single copy and no mbuf.
+ * Each source chain is validated once and completed only after its copy; a
+ * packet the destination has no room for is dropped and counted there.
+ * Both queues must be owned by the calling lcore. Returns the packets
+ * received from the source.
+ */
+uint16_t vhd_virtq_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count);
 
 #endif /* VHOSTD_VIRTQ_H */
