@@ -445,6 +445,8 @@ tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t 
 	int rc = 0;
 	uint16_t h;
 
+	if (*avail == 0)
+		return TX_NO_ROOM;
 	b.niov = 0;
 	b.nheads = 0;
 	b.capacity = 0;
