@@ -4,7 +4,9 @@
  * pools, lcores and the registry, then run the control loop (stats, MAC
  * ageing, error reports) until SIGINT/SIGTERM.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -107,6 +109,26 @@ eal_args(const struct vhd_config *cfg, char *argv0, char **argv, char *buf, size
 	return argc;
 }
 
+/* Removes the EAL runtime directory we named ourselves (flat: sockets, config). */
+static void
+remove_runtime_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 static double
 now_monotonic(void)
 {
@@ -148,6 +170,7 @@ main(int argc, char **argv)
 	struct vhd_mac_table *mac = NULL;
 	unsigned int nb_mbufs, in_use;
 	char eal_buf[128]; /* holds two generated arguments */
+	char runtime_dir[PATH_MAX];
 	struct sigaction sa;
 	int eal_argc, rc;
 	uint16_t i;
@@ -175,6 +198,7 @@ main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
+	vhd_stats_telemetry_register();
 	rc = -ENOMEM;
 	vhd_nports = cfg.nports;
 	vhd_ports = rte_zmalloc("vhd_ports", sizeof(*vhd_ports) * cfg.nports, RTE_CACHE_LINE_SIZE);
@@ -238,6 +262,9 @@ out_pools:
 out_ports:
 	rte_free(vhd_ports);
 out_eal:
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	if (cfg.eal_argc == 0)
+		remove_runtime_dir(runtime_dir);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

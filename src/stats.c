@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <rte_telemetry.h>
 
 #include "vhostd/log.h"
 #include "vhostd/pool.h"
@@ -107,4 +110,48 @@ vhd_stats_report_errors(void)
 					p->id, p->cfg->path, r, total, detail);
 		}
 	}
+}
+
+/* Telemetry "/vhostd/ports": the same counters as the stats lines, per port. */
+static int
+telemetry_ports(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct vhd_port_totals t;
+	char name[16];
+	uint16_t i, k;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "mbufs_in_use", vhd_pools_in_use());
+	for (i = 0; i < vhd_nports; i++) {
+		const struct vhd_port *p = &vhd_ports[i];
+		struct rte_tel_data *port = rte_tel_data_alloc();
+
+		if (port == NULL)
+			return -ENOMEM;
+		vhd_port_totals(p, &t);
+		rte_tel_data_start_dict(port);
+		rte_tel_data_add_dict_string(port, "path", p->cfg->path);
+		rte_tel_data_add_dict_string(port, "state", vhd_port_is_up(p) ? "up" : "down");
+		rte_tel_data_add_dict_u64(port, "rx_pkts", t.rx_pkts);
+		rte_tel_data_add_dict_u64(port, "rx_bytes", t.rx_bytes);
+		rte_tel_data_add_dict_u64(port, "tx_pkts", t.tx_pkts);
+		rte_tel_data_add_dict_u64(port, "tx_bytes", t.tx_bytes);
+		rte_tel_data_add_dict_u64(port, "drops", t.drops);
+		rte_tel_data_add_dict_u64(port, "no_mbuf", t.no_mbuf);
+		rte_tel_data_add_dict_u64(port, "errors", t.errors);
+		for (k = 0; k < VHD_DESC_ERR_MAX; k++)
+			rte_tel_data_add_dict_u64(port, vhd_desc_error_name(k), t.errors_by_kind[k]);
+		snprintf(name, sizeof(name), "port%u", i);
+		rte_tel_data_add_dict_container(d, name, port, 0);
+	}
+	return 0;
+}
+
+void
+vhd_stats_telemetry_register(void)
+{
+	rte_telemetry_register_cmd("/vhostd/ports", telemetry_ports,
+				   "Per-port packet, drop and error counters. No parameters.");
 }

@@ -30,4 +30,7 @@ void vhd_stats_print(FILE *out);
 /* Logs, at most once per call per vring, bad chains counted since the last call. */
 void vhd_stats_report_errors(void);
 
+/* Registers the telemetry command /vhostd/ports (dpdk-telemetry.py). */
+void vhd_stats_telemetry_register(void);
+
 #endif /* VHOSTD_STATS_H */
