@@ -113,18 +113,14 @@ eal_args(const struct vhd_config *cfg, char *argv0, char **argv, char *buf, size
 static void
 remove_runtime_dir(const char *dir)
 {
-	char path[PATH_MAX];
 	struct dirent *e;
 	DIR *d = opendir(dir);
 
 	if (d == NULL)
 		return;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			unlinkat(dirfd(d), e->d_name, 0);
 	closedir(d);
 	rmdir(dir);
 }
