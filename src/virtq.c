@@ -24,7 +24,7 @@
 #include "vhostd/virtq.h"
 
 /* Ethernet header: anything shorter cannot be forwarded. */
-#define MIN_FRAME_LEN 14
+#define MIN_FRAME_LEN 14u
 /* Buffer pieces gathered for one packet, on either side. */
 #define PIECES_MAX 64
 
@@ -231,8 +231,8 @@ struct pkt_pieces {
  * virtio-net header (which may span descriptors). Each descriptor is read once
  * and checked; nothing is copied. Returns 0 or -(error + 1).
  */
-static int
-chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc)
+static int __rte_noinline
+chain_gather_frame_slow(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc)
 {
 	uint32_t hdr_left = vq->hdr_len;
 	struct chain_walk w;
@@ -281,6 +281,36 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc)
 	if (unlikely(hdr_left > 0 || pc->total < MIN_FRAME_LEN))
 		return -VHD_DESC_ERR_LEN - 1;
 	return 0;
+}
+
+/*
+ * The common case first: header and frame in one read-only descriptor inside
+ * one region. Anything else, valid or not, takes the general walk, which
+ * reads the descriptor again and checks everything on its own copy.
+ */
+static __rte_always_inline int
+chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc)
+{
+	const uint16_t special = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE;
+	struct vring_desc d;
+
+	if (likely(head < vq->size)) {
+		desc_load(&vq->desc[head], &d);
+		if (likely(!(d.flags & special) && d.len >= vq->hdr_len + MIN_FRAME_LEN &&
+			   d.len - vq->hdr_len <= VHD_MAX_FRAME_LEN)) {
+			uint64_t len = d.len;
+			const uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d.addr, &len);
+
+			if (likely(p != NULL && len == d.len)) {
+				pc->addr[0] = p + vq->hdr_len;
+				pc->len[0] = d.len - vq->hdr_len;
+				pc->total = pc->len[0];
+				pc->n = 1;
+				return 0;
+			}
+		}
+	}
+	return chain_gather_frame_slow(vq, head, pc);
 }
 
 /* Copies one guest-transmitted chain into m. */

@@ -1,0 +1,298 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Helpers shared by testpmd_forward.sh and testpmd_restart.sh: a dpdk-testpmd
+# virtio-user frontend with two ports against vhostd (or, for developing the
+# tests, against DPDK's own backend: BACKEND=testpmd, a testpmd with two
+# net_vhost ports in io forwarding).
+# Source it after tests/lib.sh; do not run it.
+#
+# Pinning (2 CPUs): the backend runs --lcores=0@0,1@1 (main on CPU 0,
+# forwarding lcore on CPU 1), the frontend --lcores=0@1,1@0, so the two
+# busy-polling lcores get a CPU each and the mostly sleeping main lcores share.
+#
+# Environment knobs:
+#   BACKEND=vhostd|testpmd  what serves the sockets (default vhostd)
+#   TP_NOHUGE=1             run without hugepages even when some are free
+#   TP_KEEP_LOGS=DIR        copy the logs there before the scratch dir goes
+
+TP_BACKEND=${BACKEND:-vhostd}
+case $TP_BACKEND in
+vhostd | testpmd) ;;
+*) fail "BACKEND='$TP_BACKEND': want vhostd or testpmd" ;;
+esac
+
+# Pages one side of the loop preallocates with -m 256 (2 MB pages).
+TP_PAGES_PER_PROC=128
+
+TP_PREFIXES=""  # EAL file prefixes we used: hugepage files to remove
+TP_OWN_PIDS=""  # processes to stop gracefully before lib.sh's cleanup
+
+# tp_choose_mem: sets TP_HUGE, TP_BE_MEM (backend) and TP_FE_MEM (frontend).
+# One decision for both sides, made before either starts: hugepages when
+# there are enough free for both processes, else --no-huge as the field notes
+# describe (the frontend then also needs --iova-mode=va).
+tp_choose_mem() {
+	local free
+	free=$(hugepages_free)
+	if [ "${TP_NOHUGE:-0}" != 1 ] && [ "${free:-0}" -ge $((2 * TP_PAGES_PER_PROC + 32)) ]; then
+		TP_HUGE=1
+		TP_BE_MEM="-m 256"
+		TP_FE_MEM=$(frontend_mem_args) # hugepage variant: free >= 256
+	else
+		TP_HUGE=0
+		TP_BE_MEM="--no-huge -m 512"
+		TP_FE_MEM="--no-huge --single-file-segments -m 512 --iova-mode=va"
+	fi
+	log "memory: hugepages free=${free:-?} -> $([ $TP_HUGE = 1 ] && echo hugepages || echo no-huge);" \
+		"backend '$TP_BE_MEM', frontend '$TP_FE_MEM'"
+}
+
+tp_have_testpmd() {
+	need_cmd dpdk-testpmd "apt-get install dpdk"
+	need_cmd stdbuf "apt-get install coreutils"
+}
+
+# tp_remove_prefix_files PREFIX: what an EAL process with that --file-prefix
+# leaves behind once it is gone (hugepage files are kept on exit unless
+# --in-memory/--huge-unlink; the runtime dir always).
+tp_remove_prefix_files() {
+	[ -n "$1" ] || return 0
+	rm -f /dev/hugepages/"$1"map_* 2>/dev/null
+	rm -rf /var/run/dpdk/"$1" 2>/dev/null
+}
+
+tp_register_prefix() { TP_PREFIXES="$TP_PREFIXES $1"; }
+
+# tp_stop PID TIMEOUT_S: SIGINT, wait up to TIMEOUT_S, then SIGKILL.
+# Sets TP_RC to the exit status (137 for a process we had to kill). Not for
+# use in $(...): a subshell cannot wait for its parent's children.
+tp_stop() {
+	local pid=$1 t=$2 i
+	kill -INT "$pid" 2>/dev/null
+	for i in $(seq 1 $((t * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "pid $pid still alive ${t}s after SIGINT: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	TP_RC=0
+	wait "$pid" 2>/dev/null || TP_RC=$?
+}
+
+tp_forget_pid() {
+	local p out=""
+	for p in $TP_OWN_PIDS; do [ "$p" = "$1" ] || out="$out $p"; done
+	TP_OWN_PIDS=$out
+}
+
+# Stop what is still running (frontends first, they are started last),
+# then remove the prefixes' files. Runs from lib.sh's EXIT trap.
+tp_cleanup() {
+	local p rev=""
+	for p in $TP_OWN_PIDS; do rev="$p $rev"; done
+	for p in $rev; do
+		kill -0 "$p" 2>/dev/null && tp_stop "$p" 5
+	done
+	TP_OWN_PIDS=""
+	for p in $TP_PREFIXES; do tp_remove_prefix_files "$p"; done
+	if [ -n "${TP_KEEP_LOGS:-}" ]; then
+		mkdir -p "$TP_KEEP_LOGS" && cp "$VHD_TMP"/*.log "$TP_KEEP_LOGS"/ 2>/dev/null
+	fi
+}
+vhd_cleanup_hook() { tp_cleanup; }
+
+# tp_wait_log PATTERN FILE TIMEOUT_S PID: like wait_for, but gives up as
+# soon as PID is gone.
+tp_wait_log() {
+	local _
+	for _ in $(seq 1 $(($3 * 10))); do
+		grep -q -- "$1" "$2" 2>/dev/null && return 0
+		kill -0 "$4" 2>/dev/null || { grep -q -- "$1" "$2" 2>/dev/null; return; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# tp_start_backend MODE SOCK0 SOCK1 PREFIX LOG: starts vhostd (or testpmd
+# with net_vhost ports when BACKEND=testpmd) serving two sockets; sets
+# TP_BE_PID. Waits for "vhostd: ready" and both socket files.
+tp_start_backend() {
+	local mode=$1 s0=$2 s1=$3 prefix=$4 logf=$5
+	tp_register_prefix "$prefix"
+	if [ "$TP_BACKEND" = vhostd ]; then
+		# shellcheck disable=SC2086 # word splitting of the memory args is wanted
+		"$VHOSTD" --socket "$s0" --socket "$s1" --fwd "$mode" --stats 1 \
+			-- --lcores=0@0,1@1 --file-prefix="$prefix" --no-pci $TP_BE_MEM \
+			</dev/null >"$logf" 2>&1 &
+	else
+		# shellcheck disable=SC2086
+		stdbuf -oL dpdk-testpmd --lcores=0@0,1@1 --file-prefix="$prefix" --no-pci $TP_BE_MEM \
+			--vdev "net_vhost0,iface=$s0,queues=1" --vdev "net_vhost1,iface=$s1,queues=1" \
+			-- --forward-mode=io --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 \
+			</dev/null >"$logf" 2>&1 &
+	fi
+	TP_BE_PID=$!
+	track_pid "$TP_BE_PID"
+	TP_OWN_PIDS="$TP_OWN_PIDS $TP_BE_PID"
+	if [ "$TP_BACKEND" = vhostd ]; then
+		tp_wait_log "vhostd: ready" "$logf" 30 "$TP_BE_PID" || {
+			tail -n 30 "$logf" >&2
+			kill -0 "$TP_BE_PID" 2>/dev/null || fail "vhostd exited during start-up (log above)"
+			fail "vhostd did not print 'vhostd: ready' within 30 s"
+		}
+	fi
+	wait_for_socket "$s0" 30 && wait_for_socket "$s1" 30 || {
+		tail -n 30 "$logf" >&2
+		fail "$TP_BACKEND did not create $s0 and $s1 within 30 s"
+	}
+	kill -0 "$TP_BE_PID" 2>/dev/null || {
+		tail -n 30 "$logf" >&2
+		fail "$TP_BACKEND exited right after start"
+	}
+	log "$TP_BACKEND (pid $TP_BE_PID, --fwd $mode) serves $s0 and $s1"
+}
+
+# tp_start_frontend SOCK0 SOCK1 PREFIX LOG [extra testpmd app args...]:
+# testpmd with two virtio-user ports, io forwarding, --tx-first, stats every
+# second until SIGINT. Ports get fixed MACs and each other as --eth-peer, so
+# in l2 mode the tx_first packets are unicast to a MAC vhostd can learn.
+# Sets TP_FE_PID.
+TP_MAC0=02:00:00:00:0a:00
+TP_MAC1=02:00:00:00:0b:00
+tp_start_frontend() {
+	local s0=$1 s1=$2 prefix=$3 logf=$4
+	shift 4
+	tp_register_prefix "$prefix"
+	# stdbuf: testpmd printf()s its periodic stats; without line buffering a
+	# log file sees them late or not at all.
+	# shellcheck disable=SC2086
+	stdbuf -oL dpdk-testpmd --lcores=0@1,1@0 --file-prefix="$prefix" --no-pci $TP_FE_MEM \
+		--vdev "net_virtio_user0,path=$s0,queues=1,mac=$TP_MAC0" \
+		--vdev "net_virtio_user1,path=$s1,queues=1,mac=$TP_MAC1" \
+		-- --forward-mode=io --nb-cores=1 --tx-first --stats-period 1 \
+		--total-num-mbufs=16384 --eth-peer=0,$TP_MAC1 --eth-peer=1,$TP_MAC0 "$@" \
+		</dev/null >"$logf" 2>&1 &
+	TP_FE_PID=$!
+	track_pid "$TP_FE_PID"
+	TP_OWN_PIDS="$TP_OWN_PIDS $TP_FE_PID"
+}
+
+# tp_run_frontend SECONDS SOCK0 SOCK1 PREFIX LOG: runs the frontend for about
+# SECONDS of forwarding (counted from its first periodic stats block), stops
+# it with SIGINT and checks it exited 0. Sets TP_RX0 TP_TX0 TP_RX1 TP_TX1
+# from its final "Forward statistics" blocks.
+tp_run_frontend() {
+	local secs=$1 s0=$2 s1=$3 prefix=$4 logf=$5
+	tp_start_frontend "$s0" "$s1" "$prefix" "$logf"
+	if ! tp_wait_log "Port statistics" "$logf" 30 "$TP_FE_PID"; then
+		tail -n 30 "$logf" >&2
+		kill -0 "$TP_FE_PID" 2>/dev/null || fail "frontend testpmd exited during start-up (log above)"
+		fail "frontend testpmd did not start forwarding within 30 s"
+	fi
+	sleep "$secs"
+	kill -0 "$TP_FE_PID" 2>/dev/null || {
+		tail -n 30 "$logf" >&2
+		fail "frontend testpmd died while forwarding"
+	}
+	tp_stop "$TP_FE_PID" 15
+	tp_forget_pid "$TP_FE_PID"
+	tp_remove_prefix_files "$prefix"
+	[ "$TP_RC" -eq 0 ] || {
+		tail -n 30 "$logf" >&2
+		fail "frontend testpmd exit status $TP_RC after SIGINT, want 0"
+	}
+	tp_parse_forward_stats "$logf"
+	log "frontend: port0 RX=$TP_RX0 TX=$TP_TX0, port1 RX=$TP_RX1 TX=$TP_TX1" \
+		"(last Rx-pps: $(tp_last_rx_pps "$logf"))"
+}
+
+# tp_parse_forward_stats LOG: final per-port counters testpmd prints on exit:
+#   ---------------------- Forward statistics for port 0  ----------------------
+#   RX-packets: 3559680        RX-dropped: 0             RX-total: 3559680
+#   TX-packets: 3559456        TX-dropped: 0             TX-total: 3559456
+tp_parse_forward_stats() {
+	local v
+	v=$(awk '
+		/Forward statistics for port/ { port = $6; next }
+		port != "" && /RX-packets:/ { rx[port] = $2 }
+		port != "" && /TX-packets:/ { tx[port] = $2; port = "" }
+		END { if ((0 in rx) && (1 in rx) && (0 in tx) && (1 in tx))
+			print rx[0], tx[0], rx[1], tx[1] }' "$1")
+	[ -n "$v" ] || {
+		tail -n 40 "$1" >&2
+		fail "no final 'Forward statistics' for ports 0 and 1 in $1"
+	}
+	# shellcheck disable=SC2086
+	set -- $v
+	TP_RX0=$1 TP_TX0=$2 TP_RX1=$3 TP_TX1=$4
+}
+
+# tp_last_rx_pps LOG: "p0+p1" from the last periodic stats block.
+tp_last_rx_pps() {
+	awk '/NIC statistics for port/ { port = $(NF-1) }
+		/Rx-pps:/ { pps[port] = $2 }
+		END { printf "%s+%s", pps[0], pps[1] }' "$1"
+}
+
+# tp_vhostd_stat LOG PORT KEY: KEY's value in the last "stats: port=PORT"
+# line of vhostd's log (empty if there is none).
+tp_vhostd_stat() {
+	awk -v port="$2" -v key="$3" '
+		$1 == "stats:" && $2 == ("port=" port) {
+			for (i = 2; i <= NF; i++) {
+				n = index($i, "=")
+				if (n && substr($i, 1, n - 1) == key) val = substr($i, n + 1)
+			}
+		}
+		END { print val }' "$1"
+}
+
+# tp_vhostd_stats_line LOG PORT: the last stats line of PORT, for messages.
+tp_vhostd_stats_line() {
+	grep "^stats: port=$2 " "$1" | tail -n 1
+}
+
+# tp_count_stats_lines LOG: how many stats lines vhostd printed so far.
+tp_count_stats_lines() {
+	grep -c '^stats: port=' "$1" 2>/dev/null || true
+}
+
+# tp_wait_new_stats LOG N TIMEOUT_S: wait until vhostd printed N more stats
+# lines than now (a fresh line for each of N ports).
+tp_wait_new_stats() {
+	local before
+	before=$(tp_count_stats_lines "$1")
+	for _ in $(seq 1 $(($3 * 10))); do
+		[ "$(tp_count_stats_lines "$1")" -ge $((before + $2)) ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# tp_check_vhostd_stats LOG PORT MIN_RX MIN_TX: the port's last stats line
+# shows rx_pkts >= MIN_RX, tx_pkts >= MIN_TX (both at least 1) and errors=0.
+tp_check_vhostd_stats() {
+	local logf=$1 port=$2 minrx=$3 mintx=$4 rx tx err line
+	[ "$minrx" -ge 1 ] || minrx=1
+	[ "$mintx" -ge 1 ] || mintx=1
+	line=$(tp_vhostd_stats_line "$logf" "$port")
+	[ -n "$line" ] || fail "vhostd printed no stats line for port $port"
+	rx=$(tp_vhostd_stat "$logf" "$port" rx_pkts)
+	tx=$(tp_vhostd_stat "$logf" "$port" tx_pkts)
+	err=$(tp_vhostd_stat "$logf" "$port" errors)
+	case "$rx$tx$err" in
+	'' | *[!0-9]*) fail "cannot parse rx_pkts/tx_pkts/errors from: $line" ;;
+	esac
+	[ "$err" -eq 0 ] || fail "vhostd port $port: errors=$err: $line"
+	[ "$rx" -ge "$minrx" ] || fail "vhostd port $port: rx_pkts=$rx, want >= $minrx: $line"
+	[ "$tx" -ge "$mintx" ] || fail "vhostd port $port: tx_pkts=$tx, want >= $mintx: $line"
+	log "vhostd ok: $line"
+}
+
+# tp_close ACTUAL EXPECTED SLACK: |ACTUAL - EXPECTED| <= SLACK
+tp_close() {
+	local d=$(($1 - $2))
+	[ "$d" -lt 0 ] && d=$((-d))
+	[ "$d" -le "$3" ]
+}
