@@ -313,6 +313,31 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc)
 	return chain_gather_frame_slow(vq, head, pc);
 }
 
+/*
+ * Warms the cache for the next n chains of vq before they are walked: first
+ * the head descriptors, then the buffers they point to, so that the misses of
+ * a whole burst overlap instead of coming one packet at a time. Prefetches
+ * never fault, and nothing read here is used for anything else, so none of it
+ * needs checking.
+ */
+static __rte_always_inline void
+prefetch_chains(struct vhd_virtq *vq, uint16_t n)
+{
+	const uint16_t mask = vq->size - 1;
+	uint16_t i;
+
+	for (i = 0; i < n; i++)
+		rte_prefetch0(&vq->desc[avail_head(vq, vq->last_avail_idx + i) & mask]);
+	for (i = 0; i < n; i++) {
+		const struct vring_desc *d = &vq->desc[avail_head(vq, vq->last_avail_idx + i) & mask];
+		uint64_t len = 1;
+		void *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d->addr, &len);
+
+		if (p != NULL)
+			rte_prefetch0(p);
+	}
+}
+
 /* Copies one guest-transmitted chain into m. */
 static __rte_always_inline int
 chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m)
@@ -352,6 +377,7 @@ vhd_virtq_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf
 	/* count 0: the mempool refuses a 0-mbuf bulk, which is no shortage */
 	if (unlikely(n == 0))
 		return 0;
+	prefetch_chains(vq, n);
 	if (unlikely(rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)) {
 		vq->stats.no_mbuf++;
 		return 0;
@@ -544,6 +570,7 @@ vhd_virtq_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count)
 	avail = avail_count(vq);
 	if (avail < 0)
 		return 0;
+	prefetch_chains(vq, RTE_MIN(count, (uint16_t)avail));
 	for (i = 0; i < count && avail > 0; i++) {
 		enum tx_result r;
 
@@ -579,6 +606,8 @@ vhd_virtq_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t c
 	/* a destination with a broken ring just has no room */
 	room = RTE_MAX(avail_count(to), 0);
 	n = RTE_MIN((uint16_t)avail, RTE_MIN(count, (uint16_t)VHD_BURST_MAX));
+	prefetch_chains(from, n);
+	prefetch_chains(to, RTE_MIN(n, (uint16_t)room));
 
 	for (i = 0; i < n; i++) {
 		uint16_t head = avail_head(from, from->last_avail_idx + i);

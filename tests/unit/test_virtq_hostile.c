@@ -30,6 +30,14 @@
 #define TX (1u << 1)     /* vhd_virtq_tx_burst without MRG_RXBUF */
 #define TX_MRG (1u << 2) /* vhd_virtq_tx_burst with MRG_RXBUF */
 #define ALL (RX | TX | TX_MRG)
+/*
+ * The single-copy path (vhd_virtq_forward_burst) runs the same cases: a bad
+ * chain in the source guest where RX applies, in the destination guest where
+ * TX / TX_MRG apply. These modes are derived, never set in a case.
+ */
+#define FWD_SRC (1u << 3)
+#define FWD_DST (1u << 4)
+#define FWD_DST_MRG (1u << 5)
 
 /* tx: the dropped packet is big, so a bad chain is walked to its bad part */
 #define TX_BAD_PKT_LEN 1000
@@ -641,16 +649,101 @@ run_tx(const struct hostile_case *c, bool mrg)
 	fg_free(fg);
 }
 
+/* Bad chain in the source guest of a single-copy forward. */
+static void
+run_fwd_src(const struct hostile_case *c)
+{
+	uint64_t features = c->no_indirect ? FG_F_V1 : FG_F_DEFAULT;
+	struct fake_guest *src = fg_new(QSIZE, features);
+	struct fake_guest *dst = fg_new(QSIZE, FG_F_DEFAULT);
+	uint8_t frame[64], got[12 + 64];
+	uint16_t bad, good, buf;
+	uint64_t buf_gpa;
+
+	fg_use_eventfd(src);
+	bad = c->build(src, 0);
+	fg_post(src, bad);
+	fg_frame(frame, sizeof(frame), 77);
+	good = fg_post_tx_pkt(src, frame, sizeof(frame), NULL, 0, FG_R0, false);
+	buf = fg_post_rx_buf(dst, FG_R0, 2048, &buf_gpa);
+
+	assert_int_equal(vhd_virtq_forward_burst(&src->vq, &dst->vq, VHD_BURST_MAX), 1);
+	check_only_error(&src->vq, c->err, 1);
+	check_only_error(&dst->vq, VHD_DESC_ERR_MAX, 0);
+	assert_int_equal(fg_used_pending(src), 2);
+	fg_expect_used(src, bad, 0);
+	fg_expect_used(src, good, 0);
+	fg_expect_used(dst, buf, 12 + sizeof(frame));
+	fg_read(dst, buf_gpa, got, sizeof(got));
+	assert_memory_equal(got + 12, frame, sizeof(frame));
+	assert_int_equal(src->vq.stats.packets, 1);
+	assert_int_equal(dst->vq.stats.packets, 1);
+	assert_int_equal(fg_interrupts(src), 1);
+	check_bad_bufs_untouched(src);
+	fg_free(src);
+	fg_free(dst);
+}
+
+/* Bad receive chain in the destination guest of a single-copy forward. */
+static void
+run_fwd_dst(const struct hostile_case *c, bool mrg)
+{
+	uint64_t features = (c->no_indirect ? FG_F_V1 : FG_F_DEFAULT) | (mrg ? FG_F_MRG : 0);
+	struct fake_guest *src = fg_new(QSIZE, FG_F_DEFAULT);
+	struct fake_guest *dst = fg_new(QSIZE, features);
+	uint8_t frame_a[TX_BAD_PKT_LEN], frame_b[TX_GOOD_PKT_LEN], got[12 + TX_GOOD_PKT_LEN];
+	uint16_t bad, good;
+	uint64_t good_gpa;
+
+	fg_use_eventfd(dst);
+	bad = c->build(dst, VRING_DESC_F_WRITE);
+	fg_post(dst, bad);
+	good = fg_post_rx_buf(dst, FG_R0, 2048, &good_gpa);
+	fg_frame(frame_a, sizeof(frame_a), 88);
+	fg_frame(frame_b, sizeof(frame_b), 99);
+	fg_post_tx_pkt(src, frame_a, sizeof(frame_a), NULL, 0, FG_R0, false);
+	fg_post_tx_pkt(src, frame_b, sizeof(frame_b), NULL, 0, FG_R0, false);
+
+	/* packet a meets the bad chain and is dropped; b goes to the good buffer */
+	assert_int_equal(vhd_virtq_forward_burst(&src->vq, &dst->vq, VHD_BURST_MAX), 2);
+	check_only_error(&dst->vq, c->err, 1);
+	check_only_error(&src->vq, VHD_DESC_ERR_MAX, 0);
+	assert_int_equal(fg_used_pending(dst), 2);
+	fg_expect_used(dst, bad, 0);
+	fg_expect_used(dst, good, 12 + TX_GOOD_PKT_LEN);
+	fg_read(dst, good_gpa, got, sizeof(got));
+	assert_memory_equal(got + 12, frame_b, sizeof(frame_b));
+	assert_int_equal(dst->vq.stats.packets, 1);
+	assert_int_equal(dst->vq.stats.no_room, 0);
+	assert_int_equal(src->used->idx, 2);
+	assert_int_equal(fg_interrupts(dst), 1);
+	check_bad_bufs_untouched(dst);
+	fg_free(src);
+	fg_free(dst);
+}
+
 static void
 run_case(void **state)
 {
 	const struct instance *in = *state;
 
 	nbad = 0;
-	if (in->mode == RX)
+	switch (in->mode) {
+	case RX:
 		run_rx(in->c);
-	else
+		break;
+	case TX:
+	case TX_MRG:
 		run_tx(in->c, in->mode == TX_MRG);
+		break;
+	case FWD_SRC:
+		run_fwd_src(in->c);
+		break;
+	default:
+		run_fwd_dst(in->c, in->mode == FWD_DST_MRG);
+		break;
+	}
+	fg_assert_no_leak();
 }
 
 /* ---- hostile behaviour that does not fit the one-bad-chain pattern ---- */
@@ -1073,17 +1166,26 @@ main(void)
 {
 	static const struct {
 		unsigned int mode;
+		unsigned int applies; /* the case bit it follows */
 		const char *prefix;
-	} modes[] = {{RX, "rx"}, {TX, "tx"}, {TX_MRG, "tx_mrg"}};
-	static struct instance inst[NCASES * 3];
-	static struct CMUnitTest tests[NCASES * 3 + sizeof(fixed_tests) / sizeof(fixed_tests[0])];
+	} modes[] = {
+		{RX, RX, "rx"},
+		{TX, TX, "tx"},
+		{TX_MRG, TX_MRG, "tx_mrg"},
+		{FWD_SRC, RX, "fwd_src"},
+		{FWD_DST, TX, "fwd_dst"},
+		{FWD_DST_MRG, TX_MRG, "fwd_dst_mrg"},
+	};
+#define NMODES (sizeof(modes) / sizeof(modes[0]))
+	static struct instance inst[NCASES * NMODES];
+	static struct CMUnitTest tests[NCASES * NMODES + sizeof(fixed_tests) / sizeof(fixed_tests[0])];
 	size_t n = 0, ni = 0, i, m;
 
 	for (i = 0; i < NCASES; i++) {
-		for (m = 0; m < 3; m++) {
+		for (m = 0; m < NMODES; m++) {
 			struct instance *in;
 
-			if (!(cases[i].where & modes[m].mode))
+			if (!(cases[i].where & modes[m].applies))
 				continue;
 			in = &inst[ni++];
 			in->c = &cases[i];
