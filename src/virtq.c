@@ -490,8 +490,8 @@ enum tx_result { TX_SENT, TX_NO_ROOM, TX_BAD_CHAIN };
  * *used_idx. With no room nothing is consumed; a bad chain drops the packet
  * and hands every chain it took back empty (counted).
  */
-static __rte_always_inline enum tx_result
-tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t *used_idx)
+static enum tx_result __rte_noinline
+tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t *used_idx)
 {
 	const bool mergeable = vq->flags & VHD_VQ_F_MRG_RXBUF;
 	uint64_t need = vq->hdr_len + (uint64_t)pkt->total;
@@ -540,6 +540,54 @@ tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t 
 	vq->stats.packets++;
 	vq->stats.bytes += pkt->total;
 	return TX_SENT;
+}
+
+/*
+ * The common case first: the next chain is one writable descriptor in one
+ * region with room for header and frame. Anything else takes the general
+ * path, which reads the descriptor again and checks everything on its copy.
+ */
+static __rte_always_inline enum tx_result
+tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t *used_idx)
+{
+	const uint16_t special = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT;
+	uint32_t need = vq->hdr_len + pkt->total;
+	struct virtio_net_hdr_mrg_rxbuf hdr;
+	struct vring_desc d;
+	uint16_t head, i;
+	uint8_t *dst;
+	uint64_t len;
+
+	if (unlikely(*avail == 0))
+		return TX_NO_ROOM;
+	head = avail_head(vq, vq->last_avail_idx);
+	if (unlikely(head >= vq->size))
+		goto slow;
+	desc_load(&vq->desc[head], &d);
+	if (unlikely((d.flags & special) || !(d.flags & VRING_DESC_F_WRITE) || d.len < need))
+		goto slow;
+	/* the whole descriptor must be sound, not only the part we fill */
+	len = d.len;
+	dst = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d.addr, &len);
+	if (unlikely(dst == NULL || len != d.len))
+		goto slow;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.num_buffers = 1;
+	memcpy(dst, &hdr, vq->hdr_len);
+	dst += vq->hdr_len;
+	for (i = 0; i < pkt->n; i++) {
+		rte_memcpy(dst, pkt->addr[i], pkt->len[i]);
+		dst += pkt->len[i];
+	}
+	used_ring_put(vq, (*used_idx)++, head, need);
+	vq->last_avail_idx++;
+	(*avail)--;
+	vq->stats.packets++;
+	vq->stats.bytes += pkt->total;
+	return TX_SENT;
+slow:
+	return tx_one_slow(vq, pkt, avail, used_idx);
 }
 
 /* An mbuf's segments as pieces; false if it has more than we track. */

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Instructions per packet of the datapath, counted by callgrind (deterministic;
+# this machine has no hardware counters). Builds tools/dp_bench in
+# build-callgrind/ for a CPU valgrind can emulate (no AVX-512).
+#   tools/dp_count.sh [PACKETS]      prints one line per mode and frame size
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packets=${1:-100000}
+b=build-callgrind
+[ -f $b/build.ninja ] || meson setup $b -Dmarch=haswell >/dev/null
+ninja -C $b tools/dp_bench >/dev/null
+for size in 64 1518; do
+	for mode in mbuf direct; do
+		flag=""; [ $mode = direct ] && flag=-d
+		ir=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect=dp_burst \
+			$b/tools/dp_bench -s $size -n "$packets" $flag 2>&1 |
+			awk '/Collected :/ {print $4}')
+		awk -v m=$mode -v s=$size -v ir="$ir" -v n="$packets" \
+			'BEGIN {printf "dp_count: mode=%s frame=%d instructions/packet=%.1f\n", m, s, ir / n}'
+	done
+done
