@@ -28,6 +28,13 @@ VHD_LOG_REGISTER(lcore);
 #define CTRL_RING_SIZE 64
 #define INBOUND_RING_SIZE 4096
 #define HANDOVER_TIMEOUT_US (5 * 1000 * 1000)
+/*
+ * A port that brought nothing for IDLE_AFTER polls in a row is polled only
+ * every IDLE_POLL_EVERY loops, so many idle guests cost the busy ones little;
+ * its first packet waits at most that many loops (microseconds).
+ */
+#define IDLE_AFTER 256
+#define IDLE_POLL_EVERY 16
 
 enum ctrl_type { CTRL_ATTACH, CTRL_DETACH };
 
@@ -58,6 +65,8 @@ struct worker {
 	struct rte_ring *inbound;
 	uint16_t nports;
 	uint16_t port_ids[VHD_MAX_PORTS];
+	uint16_t idle_polls[VHD_MAX_PORTS]; /* per entry of port_ids */
+	uint32_t loops;
 	struct out_buf *out; /* one per port in vhd_ports */
 	uint16_t dirty[VHD_MAX_PORTS];
 	uint16_t ndirty;
@@ -69,10 +78,12 @@ static bool workers_running;
 static struct vhd_mac_table *fwd_mac; /* NULL in pair mode */
 static bool single_copy;
 
+static uint64_t tsc_hz;
+
 static inline uint32_t
 now_seconds(void)
 {
-	return rte_get_tsc_cycles() / rte_get_tsc_hz();
+	return rte_get_tsc_cycles() / tsc_hz;
 }
 
 /* Copies pkts into the port's guest and frees them all. */
@@ -183,38 +194,43 @@ dispatch(struct worker *w, uint16_t src_port, struct rte_mbuf **pkts, uint16_t n
  * The single-copy path: when this lcore also polls the port's fixed peer,
  * guest buffers are copied straight into the peer guest's, with no mbuf.
  */
-static bool
+static int
 poll_port_direct(struct worker *w, struct vhd_port *p)
 {
 	int peer_id = vhd_fwd_fixed_peer(p->id);
 	struct vhd_dev_snapshot *peer_snap;
 	struct vhd_port *peer;
+	unsigned int got = 0;
 	uint16_t r;
 
 	if (!single_copy || peer_id < 0)
-		return false;
+		return -1;
 	peer = &vhd_ports[peer_id];
 	peer_snap = peer->active;
 	if (peer->lcore_id != w->lcore_id || peer_snap == NULL)
-		return false;
+		return -1;
 	/* keep the order: what the mbuf path queued for the peer goes first */
 	out_flush_one(w, peer->id);
 	for (r = 1; r < p->nr_vrings; r += 2)
 		if (p->vq[r].desc != NULL)
-			vhd_virtq_forward_burst(&p->vq[r], &peer->vq[peer_snap->tx_vring],
-						VHD_BURST_MAX);
-	return true;
+			got += vhd_virtq_forward_burst(&p->vq[r], &peer->vq[peer_snap->tx_vring],
+						       VHD_BURST_MAX);
+	return got;
 }
 
-static void
+/* Receives from every transmit vring of p and forwards; returns the packets. */
+static unsigned int
 poll_port(struct worker *w, struct vhd_port *p, uint32_t now)
 {
 	struct vhd_dev_snapshot *snap = p->active;
 	struct rte_mbuf *pkts[VHD_BURST_MAX];
+	unsigned int got = 0;
 	uint16_t r, n, i;
+	int direct;
 
-	if (poll_port_direct(w, p))
-		return;
+	direct = poll_port_direct(w, p);
+	if (direct >= 0)
+		return direct;
 	/* odd vrings carry what the guest transmits */
 	for (r = 1; r < p->nr_vrings; r += 2) {
 		if (p->vq[r].desc == NULL)
@@ -225,7 +241,9 @@ poll_port(struct worker *w, struct vhd_port *p, uint32_t now)
 		for (i = 0; i < n; i++)
 			pkts[i]->port = p->id;
 		dispatch(w, p->id, pkts, n, now);
+		got += n;
 	}
+	return got;
 }
 
 static void
@@ -313,15 +331,21 @@ worker_main(void *arg)
 	if (fwd_mac != NULL)
 		vhd_mac_table_reader_online(fwd_mac, w->lcore_id);
 	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
-		uint32_t now = now_seconds();
+		/* only MAC learning needs the time */
+		uint32_t now = fwd_mac != NULL ? now_seconds() : 0;
+		bool poll_idle = (++w->loops % IDLE_POLL_EVERY) == 0;
 
 		if (unlikely(!rte_ring_empty(w->ctrl)))
 			handle_ctrl(w);
 		for (i = 0; i < w->nports; i++) {
 			struct vhd_port *p = &vhd_ports[w->port_ids[i]];
 
-			if (p->active != NULL)
-				poll_port(w, p, now);
+			if (p->active == NULL || (w->idle_polls[i] >= IDLE_AFTER && !poll_idle))
+				continue;
+			if (poll_port(w, p, now) > 0)
+				w->idle_polls[i] = 0;
+			else if (w->idle_polls[i] < IDLE_AFTER)
+				w->idle_polls[i]++;
 		}
 		drain_inbound(w);
 		out_flush(w);
@@ -344,6 +368,7 @@ vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 
 	fwd_mac = mac;
 	single_copy = cfg->single_copy;
+	tsc_hz = rte_get_tsc_hz();
 	RTE_LCORE_FOREACH_WORKER(lcore)
 		worker_ids[nworkers++] = lcore;
 	if (nworkers == 0) {
