@@ -37,7 +37,7 @@ void vhd_mac_table_lookup(struct vhd_mac_table *t, const struct rte_ether_addr *
 /* Forgets MACs not seen for more than max_age seconds; returns how many. */
 unsigned int vhd_mac_table_age(struct vhd_mac_table *t, uint32_t now, uint32_t max_age);
 
-/* Number of learned MACs. */
+/* Number of learned MACs (deleted ones may count until RCU reclaims their slots). */
 int32_t vhd_mac_table_count(const struct vhd_mac_table *t);
 
 #endif /* VHOSTD_MAC_TABLE_H */
