@@ -35,6 +35,11 @@ expect_usage_error "does not exist" --socket "$D/nodir/a.sock"
 long=$(printf 'x%.0s' $(seq 1 120))
 expect_usage_error "path longer" --socket "$D/$long"
 
+expect_usage_error "bad mode '999'" --socket "$D/a.sock,mode=999"
+expect_usage_error "unknown group 'no-such-group-x'" --socket "$D/a.sock,group=no-such-group-x"
+expect_usage_error "need server mode" --socket "$D/a.sock,client,mode=0660"
+expect_usage_error "--single-copy 'maybe'" --single-copy maybe --socket "$D/a.sock"
+
 touch "$D/file"
 expect_usage_error "exists and is not a socket" --socket "$D/file"
 mkdir -m 0777 "$D/open"
@@ -63,4 +68,32 @@ kill -TERM $pid
 rc=0; wait $pid || rc=$?
 [ $rc -eq 0 ] || { cat "$D/d.log"; fail "vhostd exit $rc after SIGTERM, want 0"; }
 [ ! -e "$D/stale.sock" ] && [ ! -e "$D/live.sock" ] || fail "socket files left after SIGTERM"
+# mode= and group= set the socket file's permissions and group.
+grp=$(getent group | awk -F: '$3 != 0 {print $1; exit}')
+"$VHOSTD" --socket "$D/perm.sock,mode=0640,group=$grp" $EAL >"$D/perm.log" 2>&1 &
+pid=$!
+track_pid $pid
+wait_for "vhostd: ready" "$D/perm.log" 30 || { cat "$D/perm.log"; fail "mode/group: did not start"; }
+got=$(stat -c '%a %G' "$D/perm.sock")
+[ "$got" = "640 $grp" ] || fail "mode=0640,group=$grp gave '$got'"
+kill -TERM $pid; wait $pid || fail "mode/group: bad exit"
+log "ok: mode=0640,group=$grp -> $got"
+
+# 64 ports on one command line: all served, all removed at exit.
+mkdir "$D/many"
+args=()
+for i in $(seq 0 63); do args+=(--socket "$D/many/p$i.sock"); done
+"$VHOSTD" "${args[@]}" --fwd pair $EAL >"$D/many.log" 2>&1 &
+pid=$!
+track_pid $pid
+wait_for "vhostd: ready: 64 ports" "$D/many.log" 60 || { tail -20 "$D/many.log"; fail "64 ports did not start"; }
+n=$(find "$D/many" -type s | wc -l)
+[ "$n" -eq 64 ] || fail "$n socket files for 64 ports"
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+[ $rc -eq 0 ] || { tail -20 "$D/many.log"; fail "64 ports: exit $rc after SIGTERM"; }
+n=$(find "$D/many" -type s | wc -l)
+[ "$n" -eq 0 ] || fail "64 ports: $n socket files left"
+log "ok: 64 ports served and removed"
+
 log "PASS"
