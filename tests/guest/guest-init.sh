@@ -1,8 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# /init of the busybox initramfs that tests/guest/two_guests.sh boots twice.
+# /init of the busybox initramfs that tests/guest/two_guests.sh and
+# tests/guest/guest_restart.sh boot twice.
 # Not run on the host. Parameters come from the kernel command line:
 #   vhd_role=a|b  a pings b, then sends b a file of random data with nc
+#   vhd_mode=once|restart
+#                 once (default): one ping and one transfer, then power off.
+#                 restart: b receives files with nc, printing the size and
+#                 sha256 of each; a pings b without end (ping -i 0.2, every
+#                 reply a console line). Both obey commands that the host
+#                 writes, one a line, into their second serial port
+#                 (/dev/ttyS1):
+#                   xfer N MIB  (a) send b MIB MiB of random data, round N
+#                   arp MAC     a permanent neighbour entry: the peer is MAC
+#                   quit        stop and power off
 #   vhd_ip=ADDR   this guest's address (/24)
 #   vhd_peer=ADDR the other guest's address
 #   vhd_mib=N     size of the file in MiB (default 8)
@@ -26,7 +37,7 @@ die() {
 	sleep 10
 }
 
-role= ip= peer= mib=8 port=5001 watchdog=200
+role= ip= peer= mib=8 port=5001 watchdog=200 mode=once
 for kv in $(cat /proc/cmdline); do
 	case $kv in
 	vhd_role=*) role=${kv#*=} ;;
@@ -35,9 +46,10 @@ for kv in $(cat /proc/cmdline); do
 	vhd_mib=*) mib=${kv#*=} ;;
 	vhd_port=*) port=${kv#*=} ;;
 	vhd_watchdog=*) watchdog=${kv#*=} ;;
+	vhd_mode=*) mode=${kv#*=} ;;
 	esac
 done
-say "VHD_BOOTED role=$role ip=$ip peer=$peer uptime=$(cut -d' ' -f1 /proc/uptime)"
+say "VHD_BOOTED role=$role mode=$mode ip=$ip peer=$peer uptime=$(cut -d' ' -f1 /proc/uptime)"
 [ -n "$role" ] && [ -n "$ip" ] && [ -n "$peer" ] || die "missing vhd_role/vhd_ip/vhd_peer on the kernel command line"
 
 # Never outlive the host's patience: a stuck guest powers itself off.
@@ -60,6 +72,87 @@ ip link set lo up
 ip addr add "$ip/24" dev eth0 || die "ip addr add $ip/24 failed"
 ip link set eth0 up || die "ip link set eth0 up failed"
 say "VHD_NET_UP eth0 $ip mac=$(cat /sys/class/net/eth0/address) uptime=$(cut -d' ' -f1 /proc/uptime)"
+
+# send_file MIB: a fresh file of random data to $peer:$port with nc; prints
+# its size and sha256 first (also left in sent_size, sent_sha). Fails when
+# nc cannot connect 30 times.
+send_file() {
+	head -c $(($1 * 1048576)) /dev/urandom >/tmp/send
+	sent_size=$(wc -c </tmp/send)
+	say "VHD_SIZE_SENT $sent_size"
+	set -- $(sha256sum /tmp/send)
+	sent_sha=$1
+	say "VHD_SHA_SENT $sent_sha"
+	# busybox nc returns once the receiver has read everything and closed;
+	# it fails only when the connection is refused (listener not up yet).
+	i=0
+	until nc -w 5 "$peer" "$port" </tmp/send; do
+		i=$((i + 1))
+		[ $i -le 30 ] || return 1
+		sleep 1
+	done
+}
+
+# commands: the host's commands from /dev/ttyS1 until quit (restart mode)
+commands() {
+	while read -r cmd n arg <&3; do
+		case $cmd in
+		xfer)
+			t0=$(cut -d' ' -f1 /proc/uptime)
+			if send_file "$arg"; then
+				say "VHD_XSENT n=$n size=$sent_size sha=$sent_sha start=$t0 end=$(cut -d' ' -f1 /proc/uptime)"
+			else
+				say "VHD_XSENT_FAIL n=$n nc $peer $port failed 30 times"
+			fi
+			;;
+		arp)
+			arp -i eth0 -s "$peer" "$n" || die "arp -s $peer $n failed"
+			say "VHD_ARP_SET $peer $n"
+			;;
+		quit) return 0 ;;
+		"") ;;
+		*) say "VHD_BADCMD '$cmd'" ;;
+		esac
+	done
+}
+
+if [ "$mode" = restart ]; then
+	[ -c /dev/ttyS1 ] || die "no /dev/ttyS1 for the host's commands"
+	stty -F /dev/ttyS1 -echo -onlcr 2>/dev/null
+	exec 3</dev/ttyS1
+	case $role in
+	b)
+		# As in mode once, nc's stdin is a FIFO that never ends.
+		mkfifo /tmp/hold
+		(
+			n=0
+			while :; do
+				say "VHD_LISTEN port=$port n=$n"
+				if nc -l -p "$port" <>/tmp/hold >/tmp/recv; then
+					set -- $(sha256sum /tmp/recv)
+					say "VHD_XRECV n=$n size=$(wc -c </tmp/recv) sha=$1"
+				else
+					say "VHD_XRECV_ERR n=$n nc -l exited $?"
+					sleep 1
+				fi
+				n=$((n + 1))
+			done
+		) &
+		;;
+	a)
+		# Every reply is a console line "64 bytes from PEER: seq=N ...".
+		ping -i 0.2 "$peer" &
+		;;
+	*)
+		die "unknown vhd_role '$role'"
+		;;
+	esac
+	say "VHD_CMD_READY"
+	commands
+	say "VHD_DONE ok uptime=$(cut -d' ' -f1 /proc/uptime)"
+	poweroff -f
+	sleep 10
+fi
 
 case $role in
 b)
@@ -85,19 +178,8 @@ a)
 	ping -c 3 -i 0.2 -W 2 "$peer" >/tmp/ping.out 2>&1 || { cat /tmp/ping.out; die "ping -c 3 $peer failed"; }
 	say "VHD_PING_OK $(grep 'packets transmitted' /tmp/ping.out) retries=$i"
 
-	head -c $((mib * 1048576)) /dev/urandom >/tmp/send
-	say "VHD_SIZE_SENT $(wc -c </tmp/send)"
-	set -- $(sha256sum /tmp/send)
-	say "VHD_SHA_SENT $1"
-	# busybox nc returns once the receiver has read everything and closed;
-	# it fails only when the connection is refused (listener not up yet).
-	i=0
 	t0=$(cut -d' ' -f1 /proc/uptime)
-	until nc -w 5 "$peer" "$port" </tmp/send; do
-		i=$((i + 1))
-		[ $i -le 30 ] || die "nc $peer $port failed $i times"
-		sleep 1
-	done
+	send_file "$mib" || die "nc $peer $port failed 31 times"
 	say "VHD_SENT $((mib))MiB start=$t0 end=$(cut -d' ' -f1 /proc/uptime)"
 	;;
 *)

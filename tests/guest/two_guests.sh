@@ -27,18 +27,11 @@ T0=$SECONDS
 
 progress() { log "[$((SECONDS - T0))s] $*"; }
 
+# shellcheck source=tests/guest/guest_lib.sh
+. "$HERE/guest_lib.sh"
+
 # ---------------------------------------------------------------- prerequisites
-need_cmd qemu-system-x86_64 "apt-get install qemu-system-x86"
-need_cmd cpio "apt-get install cpio"
-need_cmd gzip "apt-get install gzip"
-[ -x /bin/busybox ] || cannot_run "/bin/busybox not found (install: apt-get install busybox-static)"
-if command -v ldd >/dev/null 2>&1 && ! ldd /bin/busybox 2>&1 | grep -q "not a dynamic"; then
-	cannot_run "/bin/busybox is not static (install: apt-get install busybox-static)"
-fi
-for a in nc ping sha256sum insmod ip head mkfifo poweroff; do
-	/bin/busybox --list | grep -qx "$a" || cannot_run "/bin/busybox has no '$a' applet (install: busybox-static)"
-done
-[ -r "$HERE/guest-init.sh" ] || fail "$HERE/guest-init.sh missing"
+gl_check_prereqs
 
 case $BACKEND in
 vhostd) VHOSTD=$(find_vhostd) ;;
@@ -46,79 +39,11 @@ testpmd) need_cmd dpdk-testpmd "apt-get install dpdk" ;;
 *) fail "BACKEND must be vhostd or testpmd, not '$BACKEND'" ;;
 esac
 
-MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
-
-# A kernel whose modules directory has virtio_net (as a module or built in).
-kernel_has_virtio_net() {
-	local md=/lib/modules/$1
-	[ -d "$md" ] || return 1
-	[ -n "$(find "$md" -name 'virtio_net.ko*' -print -quit)" ] && return 0
-	grep -q '/virtio_net\.ko$' "$md/modules.builtin" 2>/dev/null
-}
-KERNEL=${VHD_KERNEL:-}
-if [ -z "$KERNEL" ]; then
-	for k in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -rV); do
-		if kernel_has_virtio_net "${k#/boot/vmlinuz-}"; then
-			KERNEL=$k
-			break
-		fi
-	done
-fi
-[ -n "$KERNEL" ] || cannot_run "no /boot/vmlinuz-* with matching /lib/modules/<ver>/ holding virtio_net (install: apt-get install linux-image-amd64)"
-[ -r "$KERNEL" ] || cannot_run "$KERNEL is not readable"
-KVER=${KERNEL#*/vmlinuz-}
-kernel_has_virtio_net "$KVER" || cannot_run "no virtio_net in /lib/modules/$KVER for $KERNEL"
-
-# ---------------------------------------------------------------- initramfs
-# build_initramfs OUT: busybox, the virtio-net modules (uncompressed, so
-# busybox insmod needs no decompressor) and guest-init.sh as /init.
-build_initramfs() {
-	local out=$1 root=$D/initramfs m f
-	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,lib/modules}
-	cp /bin/busybox "$root/bin/busybox"
-	ln -s busybox "$root/bin/sh"
-	cp "$HERE/guest-init.sh" "$root/init"
-	chmod 0755 "$root/init"
-	# The kernel opens /dev/console before /init runs; init re-opens it
-	# from devtmpfs anyway, so a failing mknod (not root) is harmless.
-	mknod -m 0600 "$root/dev/console" c 5 1 2>/dev/null || true
-	for m in $MODULES; do
-		f=$(find "/lib/modules/$KVER" -name "$m.ko" -o -name "$m.ko.*" | head -n 1)
-		case $f in
-		"")
-			grep -q "/$m\.ko$" "/lib/modules/$KVER/modules.builtin" 2>/dev/null ||
-				cannot_run "module $m not found for kernel $KVER (install: linux-image-$KVER)"
-			continue ;;
-		*.ko) cp "$f" "$root/lib/modules/$m.ko" ;;
-		*.ko.xz) xz -dc "$f" >"$root/lib/modules/$m.ko" ;;
-		*.ko.zst) zstd -qdc "$f" >"$root/lib/modules/$m.ko" ;;
-		*.ko.gz) gzip -dc "$f" >"$root/lib/modules/$m.ko" ;;
-		*) fail "unknown module format: $f" ;;
-		esac || fail "could not unpack $f"
-	done
-	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$out" ||
-		fail "cpio/gzip of the initramfs failed"
-}
+gl_find_kernel
 
 # ---------------------------------------------------------------- processes
 BACKEND_PID=""
 QEMU_A="" QEMU_B=""
-
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-
-# wait_exit PID TIMEOUT_S: wait for PID to exit; its exit code in WAIT_RC.
-WAIT_RC=""
-wait_exit() {
-	local i
-	for i in $(seq 1 $(($2 * 10))); do
-		alive "$1" || break
-		sleep 0.1
-	done
-	alive "$1" && return 1
-	wait "$1" 2>/dev/null
-	WAIT_RC=$?
-	return 0
-}
 
 vhd_cleanup_hook() {
 	local p
@@ -133,20 +58,12 @@ vhd_cleanup_hook() {
 	return 0
 }
 
-# show FILE: a log without carriage returns and terminal escapes, indented
-show() { tr -d '\r' <"$1" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' -e 's/^/    /' >&2; }
-
 dump_logs() {
-	local f
 	if [ -s "$D/backend.log" ]; then
 		log "--- first 20 lines of backend.log ($BACKEND):"
 		head -n 20 "$D/backend.log" >"$D/show" && show "$D/show"
 	fi
-	for f in "$D"/a.serial "$D"/b.serial "$D"/a.qemu.log "$D"/b.qemu.log "$D"/backend.log; do
-		[ -s "$f" ] || { log "--- $(basename "$f"): empty or missing"; continue; }
-		log "--- last 40 lines of $(basename "$f"):"
-		tail -n 40 "$f" >"$D/show" && show "$D/show"
-	done
+	gl_dump_tail 40 "$D"/a.serial "$D"/b.serial "$D"/a.qemu.log "$D"/b.qemu.log "$D"/backend.log
 }
 
 die() { dump_logs; fail "$*"; }
@@ -188,27 +105,14 @@ start_backend() {
 # console in $D/NAME.serial, QEMU's own messages in $D/NAME.qemu.log.
 boot_guest() {
 	local name=$1 sock=$2 mac=$3 role=$4 ip=$5 peer=$6
-	qemu-system-x86_64 -accel tcg -smp 1 -m 512 -nographic -no-reboot \
-		-monitor none -serial "file:$D/$name.serial" \
-		-kernel "$KERNEL" -initrd "$INITRD" \
-		-append "console=ttyS0 panic=-1 quiet vhd_role=$role vhd_ip=$ip vhd_peer=$peer vhd_mib=$MIB vhd_port=$PORT vhd_watchdog=$TIMEOUT" \
-		-object memory-backend-memfd,id=mem,size=512M,share=on \
-		-machine pc,memory-backend=mem \
-		-chardev "socket,id=c0,path=$sock" \
-		-netdev vhost-user,id=n0,chardev=c0 \
-		-device "virtio-net-pci,netdev=n0,romfile=,vectors=0,mac=$mac" \
-		</dev/null >"$D/$name.qemu.log" 2>&1 &
-	track_pid $!
-	eval "QEMU_$(echo "$name" | tr a-z A-Z)=\$!"
+	gl_qemu "$name" "$mac" "path=$sock" \
+		"vhd_role=$role vhd_ip=$ip vhd_peer=$peer vhd_mib=$MIB vhd_port=$PORT vhd_watchdog=$TIMEOUT"
 }
-
-# marker NAME PATTERN: the last line of NAME's console matching PATTERN
-marker() { grep -a -o -E -- "$2" "$D/$1.serial" 2>/dev/null | tail -n 1; }
 
 # ---------------------------------------------------------------- the test
 progress "backend=$BACKEND kernel=$KERNEL file=${MIB}MiB timeout=${TIMEOUT}s tmp=$D"
 INITRD=$D/initrd.gz
-build_initramfs "$INITRD"
+gl_build_initramfs "$INITRD"
 progress "initramfs built: $(du -k "$INITRD" | cut -f1) KiB"
 
 start_backend
