@@ -1,0 +1,706 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libFuzzer target for the split-virtqueue datapath (src/virtq.c and the
+ * translation in include/vhostd/guest_mem.h).
+ *
+ * The input is the guest: features, ring size and positions, the memory table
+ * (1..4 regions with gaps), the descriptor table, the avail ring and the
+ * contents of guest memory, then a short script of bursts: rx (guest to
+ * mbufs), tx (mbufs to guest) and forward (guest to guest, no mbuf) between
+ * the main queue and a second "peer" queue with rings of its own in the same
+ * guest memory. Every guest region, and each ring not inside region 0, is a
+ * separate malloc of exactly its size, so AddressSanitizer reports any access
+ * just outside one. After each burst the target checks invariants and
+ * abort()s when one fails; after each input, that every mbuf is back.
+ *
+ * Input format (little endian; bytes past the end of the input read as 0, so
+ * any input, even empty, is valid). tests/fuzz/make_seeds.py writes the same.
+ *
+ *   off  size  field
+ *   0    1     features: bit0 MRG_RXBUF, bit1 INDIRECT_DESC, bit2 VERSION_1,
+ *              bit3 main rings inside region 0 (desc at 0, avail after it,
+ *              used after that 4-aligned; separate buffers if region 0 is too
+ *              small), bit4 callfds are an eventfd (else -1)
+ *   1    1     ring size = 2 << (b % 8)                         (2..256)
+ *   2    2     last_avail_idx (the vq's)
+ *   4    2     last_used_idx (the vq's, and used->idx)
+ *   6    1     regions = 1 + b % 4
+ *   7    1     fill byte for guest memory the input does not give
+ *   8    8     guest-physical address of region 0
+ *   16   4x10  per region: u32 gap (region i > 0 starts gap bytes after the end
+ *              of region i - 1; 0 = back to back), u16 size - 1 (& 0x3fff, so
+ *              1..16384 bytes), u16 offset (% size) and u16 length of the part
+ *              of the region given below; the rest of the region is fill
+ *   56   6     peer queue: features (bits 0-2 as above), ring size,
+ *              last_avail_idx, last_used_idx; its rings are always separate
+ *   62   1     mbufs = b % 9, for tx bursts
+ *   63   1     ops = 1 + b % 8
+ *   64   8     op[i]: 0x00|n  rx burst of n (0..63) from the main queue
+ *                     0x40|n  tx burst of the first n % (mbufs + 1) mbufs
+ *                     0x80|n  the guest makes n (0..31) more main entries available
+ *                     0xa0|d<<4|n  forward burst of 3n packets, main to peer
+ *                             (d = 0) or peer to main (d = 1)
+ *                     0xc0|b  misc: bit0 toggle avail->flags NO_INTERRUPT,
+ *                             bit1 set the main mem_hint to (b >> 2) & 7 (stale),
+ *                             bit5 the next rx burst finds the mempool empty
+ *   72   3x8   mbuf[i]: u16 pkt_len (& 0x1fff), u8 segments: 1 + (b & 3), or
+ *              65 if bit6 (more than the datapath takes), bit7 an extra
+ *              empty first segment
+ *   96   16*N  main descriptor table (N = ring size)
+ *   ..   6+2*N main avail ring: flags, idx, ring[N], used_event
+ *   ..   16*P  peer descriptor table (P = peer ring size)
+ *   ..   6+2*P peer avail ring
+ *   ..         region parts in order, each min(length, size - offset) bytes
+ *
+ * Set FUZZ_VIRTQ_DEBUG=1 to print what each input does (for seeds).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "vhostd/guest_mem.h"
+#include "vhostd/virtq.h"
+
+#define HDR_LEN 96
+#define MAX_REGIONS 4
+#define MAX_OPS 8
+#define MAX_MBUFS 8
+#define REGION_SIZE_MASK 0x3fff
+#define PKT_LEN_MASK 0x1fff
+#define POOL_SIZE 1024
+/* what vhd_virtq_rx_burst promises about a frame */
+#define MIN_FRAME_LEN 14
+
+#define CHECK(cond)                                                                      \
+	do {                                                                             \
+		if (!(cond)) {                                                           \
+			fprintf(stderr, "fuzz_virtq: invariant failed at %s:%d: %s\n",   \
+				__FILE__, __LINE__, #cond);                              \
+			abort();                                                         \
+		}                                                                        \
+	} while (0)
+
+static struct rte_mempool *pool;
+static int efd = -1;
+static bool debug;
+
+struct reader {
+	const uint8_t *p;
+	size_t len;
+	size_t off;
+};
+
+static uint8_t
+rd8(struct reader *r)
+{
+	return r->off < r->len ? r->p[r->off++] : (r->off++, 0);
+}
+
+static uint16_t
+rd16(struct reader *r)
+{
+	uint16_t v = rd8(r);
+
+	return v | (uint16_t)(rd8(r) << 8);
+}
+
+static uint32_t
+rd32(struct reader *r)
+{
+	uint32_t v = rd16(r);
+
+	return v | (uint32_t)rd16(r) << 16;
+}
+
+static uint64_t
+rd64(struct reader *r)
+{
+	uint64_t v = rd32(r);
+
+	return v | (uint64_t)rd32(r) << 32;
+}
+
+/* Copies len input bytes to dst; what the input lacks becomes fill. */
+static void
+rd_bytes(struct reader *r, void *dst, size_t len, uint8_t fill)
+{
+	size_t have = r->off < r->len ? r->len - r->off : 0;
+
+	if (have > len)
+		have = len;
+	memcpy(dst, r->p + (r->off < r->len ? r->off : 0), have);
+	memset((uint8_t *)dst + have, fill, len - have);
+	r->off += len;
+}
+
+static void
+eal_cleanup(void)
+{
+	if (efd >= 0)
+		close(efd);
+	rte_mempool_free(pool);
+	rte_eal_cleanup();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char prefix[64];
+	char *eal_argv[] = {
+		"fuzz_virtq", "--no-huge", "--no-shconf", "--no-pci", "--no-telemetry",
+		"-m", "128", "--log-level=error", prefix, NULL,
+	};
+	int eal_argc = (int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1;
+
+	(void)argc;
+	(void)argv;
+	debug = getenv("FUZZ_VIRTQ_DEBUG") != NULL;
+	snprintf(prefix, sizeof(prefix), "--file-prefix=fuzz%d", (int)getpid());
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "fuzz_virtq: rte_eal_init: %s\n", rte_strerror(rte_errno));
+		exit(1);
+	}
+	/*
+	 * With --no-shconf EAL leaves its runtime directory empty and never uses
+	 * it again: remove it now, so that a run ended by a crash leaves nothing.
+	 */
+	rmdir(rte_eal_get_runtime_dir());
+	/* no per-lcore cache: rte_mempool_avail_count() is then exact */
+	pool = rte_pktmbuf_pool_create("fuzz_pool", POOL_SIZE, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	if (pool == NULL) {
+		fprintf(stderr, "fuzz_virtq: mbuf pool: %s\n", rte_strerror(rte_errno));
+		exit(1);
+	}
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd < 0) {
+		perror("fuzz_virtq: eventfd");
+		exit(1);
+	}
+	atexit(eal_cleanup);
+	return 0;
+}
+
+/* One virtqueue of the guest and its rings. */
+struct queue {
+	struct vhd_virtq vq;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint8_t *buf[3]; /* desc, avail, used when not inside region 0 */
+	bool in_guest;   /* rings inside region 0: tx may write over them */
+	const char *name;
+};
+
+/* The guest one input describes, and the host buffers holding it. */
+struct guest {
+	struct vhd_mem_table mem;
+	uint8_t *region[MAX_REGIONS];
+	struct queue main, peer;
+	struct rte_mbuf *mbufs[MAX_MBUFS];
+	uint32_t nmbufs;
+};
+
+static uint32_t
+mbuf_seg_sum(const struct rte_mbuf *m)
+{
+	uint32_t sum = 0;
+
+	for (; m != NULL; m = m->next)
+		sum += m->data_len;
+	return sum;
+}
+
+/* pkt_len pieces of near-equal length over nsegs segments (first one empty if asked). */
+static struct rte_mbuf *
+make_mbuf(uint32_t len, uint8_t segs_byte, uint8_t seed)
+{
+	uint32_t nfull = (segs_byte & 0x40) ? 65 : 1 + (segs_byte & 3);
+	bool empty_first = segs_byte & 0x80;
+	uint32_t nsegs = nfull + (empty_first ? 1 : 0);
+	struct rte_mbuf *head = NULL, *last = NULL;
+	uint32_t i, done = 0;
+
+	if (len > nfull * (uint32_t)(RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM))
+		len = nfull * (RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM);
+	for (i = 0; i < nsegs; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		uint32_t k = empty_first ? i : i + 1; /* full pieces done after this one */
+		uint32_t seg = (empty_first && i == 0) ? 0 : (uint32_t)((uint64_t)len * k / nfull) - done;
+		char *p;
+
+		CHECK(m != NULL);
+		p = rte_pktmbuf_append(m, seg);
+		CHECK(p != NULL);
+		memset(p, seed + i, seg);
+		done += seg;
+		if (head == NULL) {
+			head = m;
+		} else {
+			last->next = m;
+			head->nb_segs++;
+			head->pkt_len += seg;
+		}
+		last = m;
+	}
+	CHECK(done == len && head->pkt_len == len && mbuf_seg_sum(head) == len);
+	return head;
+}
+
+static void
+guest_free(struct guest *g)
+{
+	uint32_t i;
+
+	for (i = 0; i < MAX_REGIONS; i++)
+		free(g->region[i]);
+	for (i = 0; i < 3; i++) {
+		free(g->main.buf[i]);
+		free(g->peer.buf[i]);
+	}
+	for (i = 0; i < g->nmbufs; i++)
+		rte_pktmbuf_free(g->mbufs[i]);
+}
+
+static uint64_t
+features_of(uint8_t b)
+{
+	uint64_t f = 0;
+
+	if (b & 1)
+		f |= 1ULL << VIRTIO_NET_F_MRG_RXBUF;
+	if (b & 2)
+		f |= 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+	if (b & 4)
+		f |= 1ULL << VIRTIO_F_VERSION_1;
+	return f;
+}
+
+/* Places q's rings (in region 0 if asked and it fits) and fills them from r. */
+static void
+queue_rings(struct guest *g, struct queue *q, struct reader *r, bool in_region0)
+{
+	uint16_t size = q->vq.size;
+	size_t desc_sz = 16u * size, avail_sz = 6u + 2u * size, used_sz = 6u + 8u * size;
+	size_t used_off = RTE_ALIGN_CEIL(desc_sz + avail_sz, 4);
+
+	q->in_guest = in_region0 && g->mem.regions[0].size >= used_off + used_sz;
+	if (q->in_guest) {
+		q->desc = (struct vring_desc *)g->region[0];
+		q->avail = (struct vring_avail *)(g->region[0] + desc_sz);
+		q->used = (struct vring_used *)(g->region[0] + used_off);
+	} else {
+		q->buf[0] = malloc(desc_sz);
+		q->buf[1] = malloc(avail_sz);
+		q->buf[2] = malloc(used_sz);
+		CHECK(q->buf[0] && q->buf[1] && q->buf[2]);
+		q->desc = (struct vring_desc *)q->buf[0];
+		q->avail = (struct vring_avail *)q->buf[1];
+		q->used = (struct vring_used *)q->buf[2];
+	}
+	rd_bytes(r, q->desc, desc_sz, 0);
+	rd_bytes(r, q->avail, avail_sz, 0);
+	memset(q->used, 0, used_sz);
+	q->used->idx = q->vq.last_used_idx;
+}
+
+static void
+queue_init(struct guest *g, struct queue *q, uint8_t feat, int callfd)
+{
+	q->vq.desc = q->desc;
+	q->vq.avail = q->avail;
+	q->vq.used = q->used;
+	q->vq.callfd = callfd;
+	q->vq.mem = &g->mem;
+	CHECK(vhd_virtq_init(&q->vq, features_of(feat)) == 0);
+	CHECK(q->vq.hdr_len == ((feat & 5) ? 12 : 10));
+	CHECK(q->used->flags == VRING_USED_F_NO_NOTIFY);
+}
+
+/* Builds the guest from the input; false: skip it (a table vhostd refuses). */
+static bool
+guest_build(struct guest *g, struct reader *r, uint8_t *ops, uint32_t *nops)
+{
+	uint32_t gap[MAX_REGIONS], coff[MAX_REGIONS], clen[MAX_REGIONS], i;
+	uint16_t mlen[MAX_MBUFS];
+	uint8_t msegs[MAX_MBUFS];
+	uint8_t feat, peer_feat, fill;
+	uint64_t gpa;
+	struct reader rings;
+
+	g->main.name = "main";
+	g->peer.name = "peer";
+	feat = rd8(r);
+	g->main.vq.size = (uint16_t)(2u << (rd8(r) % 8));
+	g->main.vq.last_avail_idx = rd16(r);
+	g->main.vq.last_used_idx = rd16(r);
+	g->mem.nregions = 1 + rd8(r) % MAX_REGIONS;
+	fill = rd8(r);
+	gpa = rd64(r);
+	for (i = 0; i < MAX_REGIONS; i++) {
+		gap[i] = rd32(r);
+		g->mem.regions[i].size = (rd16(r) & REGION_SIZE_MASK) + 1u;
+		coff[i] = rd16(r);
+		clen[i] = rd16(r);
+	}
+	peer_feat = rd8(r);
+	g->peer.vq.size = (uint16_t)(2u << (rd8(r) % 8));
+	g->peer.vq.last_avail_idx = rd16(r);
+	g->peer.vq.last_used_idx = rd16(r);
+	g->nmbufs = rd8(r) % (MAX_MBUFS + 1);
+	*nops = 1 + rd8(r) % MAX_OPS;
+	for (i = 0; i < MAX_OPS; i++)
+		ops[i] = rd8(r);
+	for (i = 0; i < MAX_MBUFS; i++) {
+		mlen[i] = rd16(r) & PKT_LEN_MASK;
+		msegs[i] = rd8(r);
+	}
+	CHECK(r->off == HDR_LEN);
+
+	/* memory table: region i > 0 starts gap[i] after the previous one's end */
+	for (i = 0; i < g->mem.nregions; i++) {
+		struct vhd_mem_region *reg = &g->mem.regions[i];
+
+		if (i > 0)
+			gpa = g->mem.regions[i - 1].guest_phys_addr + g->mem.regions[i - 1].size +
+			      gap[i];
+		reg->guest_phys_addr = gpa;
+		g->region[i] = malloc(reg->size);
+		CHECK(g->region[i] != NULL);
+		reg->host_addr = (uint64_t)(uintptr_t)g->region[i];
+	}
+	for (; i < MAX_REGIONS; i++)
+		g->mem.regions[i].size = 0;
+	/* what vhostd's registry refuses (a region wrapping 2^64) never reaches the datapath */
+	if (vhd_mem_table_check(&g->mem) != 0)
+		return false;
+
+	/* guest memory first, so that rings the input gives win inside region 0 */
+	rings = *r;
+	r->off += 16u * g->main.vq.size + 6u + 2u * g->main.vq.size;
+	r->off += 16u * g->peer.vq.size + 6u + 2u * g->peer.vq.size;
+	for (i = 0; i < g->mem.nregions; i++) {
+		size_t sz = g->mem.regions[i].size;
+		size_t off = coff[i] % sz;
+		size_t n = clen[i] < sz - off ? clen[i] : sz - off;
+
+		memset(g->region[i], fill, off);
+		rd_bytes(r, g->region[i] + off, n, fill);
+		memset(g->region[i] + off + n, fill, sz - off - n);
+	}
+	queue_rings(g, &g->main, &rings, feat & 8);
+	queue_rings(g, &g->peer, &rings, false);
+	queue_init(g, &g->main, feat, (feat & 16) ? efd : -1);
+	queue_init(g, &g->peer, peer_feat, (feat & 16) ? efd : -1);
+
+	for (i = 0; i < g->nmbufs; i++)
+		g->mbufs[i] = make_mbuf(mlen[i], msegs[i], (uint8_t)(i * 16));
+	return true;
+}
+
+struct before {
+	uint16_t avail_idx;
+	uint16_t last_avail;
+	uint16_t last_used;
+	struct vhd_virtq_stats stats;
+};
+
+static void
+snap(const struct queue *q, struct before *b)
+{
+	b->avail_idx = q->avail->idx;
+	b->last_avail = q->vq.last_avail_idx;
+	b->last_used = q->vq.last_used_idx;
+	b->stats = q->vq.stats;
+}
+
+static uint64_t
+errors_since(const struct queue *q, const struct before *b, bool with_avail_idx)
+{
+	uint64_t sum = 0;
+	int e;
+
+	for (e = with_avail_idx ? 0 : 1; e < VHD_DESC_ERR_MAX; e++)
+		sum += q->vq.stats.errors[e] - b->stats.errors[e];
+	return sum;
+}
+
+/* One line per queue and burst for FUZZ_VIRTQ_DEBUG; make_seeds.py --check parses it. */
+static void
+debug_op(const char *what, const struct queue *q, const struct before *b, uint16_t ret,
+	 uint16_t consumed)
+{
+	const char *sep = "";
+	int e;
+
+	if (!debug)
+		return;
+	fprintf(stderr, "op %s ret=%u consumed=%u no_room=%" PRIu64 " no_mbuf=%" PRIu64 " errs=",
+		what, ret, consumed, q->vq.stats.no_room - b->stats.no_room,
+		q->vq.stats.no_mbuf - b->stats.no_mbuf);
+	for (e = 0; e < VHD_DESC_ERR_MAX; e++) {
+		uint64_t d = q->vq.stats.errors[e] - b->stats.errors[e];
+
+		if (d > 0) {
+			fprintf(stderr, "%s%s:%" PRIu64, sep, vhd_desc_error_name(e), d);
+			sep = ",";
+		}
+	}
+	fprintf(stderr, "\n");
+}
+
+/*
+ * Position invariants of every burst on q. avail_checked: the burst read q's
+ * avail->idx (and counts one error if it is implausible). Returns how many
+ * entries the burst consumed, which is also how many used entries it published.
+ */
+static uint16_t
+check_positions(const struct queue *q, const struct before *b, bool avail_checked)
+{
+	uint16_t navail = (uint16_t)(b->avail_idx - b->last_avail);
+	uint16_t consumed = (uint16_t)(q->vq.last_avail_idx - b->last_avail);
+	uint16_t published = (uint16_t)(q->used->idx - b->last_used);
+
+	/* used->idx is what the vq says it published */
+	CHECK(q->used->idx == q->vq.last_used_idx);
+	if (navail > q->vq.size) {
+		/* an implausible avail->idx: nothing moves, one error */
+		CHECK(consumed == 0 && published == 0);
+		CHECK(q->vq.stats.errors[VHD_DESC_ERR_AVAIL_IDX] ==
+		      b->stats.errors[VHD_DESC_ERR_AVAIL_IDX] + (avail_checked ? 1 : 0));
+		return 0;
+	}
+	CHECK(q->vq.stats.errors[VHD_DESC_ERR_AVAIL_IDX] == b->stats.errors[VHD_DESC_ERR_AVAIL_IDX]);
+	/* never more than available (so never more than the ring), each one given back */
+	CHECK(consumed <= navail && consumed <= q->vq.size);
+	CHECK(published == consumed);
+	return consumed;
+}
+
+/* Used entries [from, from + n) of q: their lengths' sum and how many are not 0. */
+static uint64_t
+used_len_sum(const struct queue *q, uint16_t from, uint16_t n, uint16_t *nonzero)
+{
+	uint64_t sum = 0;
+	uint16_t i;
+
+	*nonzero = 0;
+	for (i = 0; i < n; i++) {
+		uint32_t len = q->used->ring[(uint16_t)(from + i) & (q->vq.size - 1)].len;
+
+		sum += len;
+		*nonzero += len > 0;
+	}
+	return sum;
+}
+
+static void
+do_rx(struct guest *g, uint16_t count, bool starve)
+{
+	struct queue *q = &g->main;
+	struct rte_mbuf *pkts[64];
+	struct rte_mbuf *held[POOL_SIZE];
+	unsigned int nheld = 0;
+	struct before b;
+	uint64_t bytes = 0;
+	uint16_t n, consumed, navail, nonzero, i;
+
+	if (starve) {
+		while (nheld < POOL_SIZE && (held[nheld] = rte_pktmbuf_alloc(pool)) != NULL)
+			nheld++;
+	}
+	snap(q, &b);
+	navail = (uint16_t)(b.avail_idx - b.last_avail);
+	n = vhd_virtq_rx_burst(&q->vq, pool, pkts, count);
+	consumed = check_positions(q, &b, true);
+
+	CHECK(n <= count && n <= VHD_BURST_MAX && n <= consumed);
+	if (navail <= q->vq.size) {
+		uint16_t want = RTE_MIN(navail, RTE_MIN(count, (uint16_t)VHD_BURST_MAX));
+
+		if (starve && want > 0)
+			CHECK(consumed == 0 && q->vq.stats.no_mbuf == b.stats.no_mbuf + 1);
+		else
+			CHECK(consumed == want);
+		/* each refused chain is counted once */
+		CHECK(errors_since(q, &b, true) == (uint64_t)(consumed - n));
+	}
+	for (i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+
+		CHECK(m != NULL && m->pool == pool);
+		CHECK(m->nb_segs == 1 && m->next == NULL);
+		CHECK(m->pkt_len == m->data_len);
+		CHECK(m->pkt_len >= MIN_FRAME_LEN && m->pkt_len <= VHD_MAX_FRAME_LEN);
+		CHECK(m->data_off + m->data_len <= m->buf_len);
+		bytes += m->pkt_len;
+	}
+	CHECK(q->vq.stats.bytes - b.stats.bytes == bytes);
+	CHECK(q->vq.stats.packets - b.stats.packets == n);
+	/* a guest tx buffer is given back with length 0 */
+	if (!q->in_guest)
+		CHECK(used_len_sum(q, b.last_used, consumed, &nonzero) == 0);
+	debug_op("rx", q, &b, n, consumed);
+	rte_pktmbuf_free_bulk(pkts, n);
+	for (i = 0; i < nheld; i++)
+		rte_pktmbuf_free(held[i]);
+}
+
+static void
+do_tx(struct guest *g, uint16_t count)
+{
+	struct queue *q = &g->main;
+	uint32_t lens[MAX_MBUFS];
+	uint16_t nsegs[MAX_MBUFS];
+	struct before b;
+	uint16_t sent, consumed, navail, nonzero, i, nbig = 0;
+	uint64_t accounted;
+
+	for (i = 0; i < count; i++) {
+		lens[i] = g->mbufs[i]->pkt_len;
+		nsegs[i] = g->mbufs[i]->nb_segs;
+		nbig += nsegs[i] > 64; /* dropped without a counter of their own */
+	}
+	snap(q, &b);
+	navail = (uint16_t)(b.avail_idx - b.last_avail);
+	sent = vhd_virtq_tx_burst(&q->vq, g->mbufs, count);
+	consumed = check_positions(q, &b, true);
+
+	CHECK(sent <= count && sent <= consumed);
+	/* the caller's mbufs are left alone */
+	for (i = 0; i < count; i++)
+		CHECK(g->mbufs[i]->pkt_len == lens[i] && g->mbufs[i]->nb_segs == nsegs[i] &&
+		      mbuf_seg_sum(g->mbufs[i]) == lens[i]);
+	CHECK(q->vq.stats.packets - b.stats.packets == sent);
+	/* each packet is sent, dropped for a bad chain (one error) or its segments, or lacks room */
+	accounted = q->vq.stats.no_room - b.stats.no_room + errors_since(q, &b, true) + sent;
+	if (navail <= q->vq.size)
+		CHECK(accounted <= count && accounted + nbig >= count);
+	/* tx may have written packet data over the rings when they live in guest memory */
+	if (!q->in_guest) {
+		/* bytes written to the guest == headers + packets sent */
+		CHECK(used_len_sum(q, b.last_used, consumed, &nonzero) ==
+		      q->vq.stats.bytes - b.stats.bytes + (uint64_t)sent * q->vq.hdr_len);
+		if (q->vq.flags & VHD_VQ_F_MRG_RXBUF)
+			CHECK(nonzero >= sent);
+		else
+			CHECK(nonzero == sent);
+	}
+	debug_op("tx", q, &b, sent, consumed);
+}
+
+static void
+do_forward(struct guest *g, struct queue *from, struct queue *to, uint16_t count)
+{
+	struct before bf, bt;
+	uint16_t navail, recv, consumed, to_consumed, nonzero;
+	uint64_t to_sent;
+
+	snap(from, &bf);
+	snap(to, &bt);
+	navail = (uint16_t)(bf.avail_idx - bf.last_avail);
+	recv = vhd_virtq_forward_burst(&from->vq, &to->vq, count);
+
+	/* source side: like rx, without mbufs */
+	consumed = check_positions(from, &bf, true);
+	CHECK(recv <= count && recv <= VHD_BURST_MAX && recv <= consumed);
+	CHECK(from->vq.stats.packets - bf.stats.packets == recv);
+	CHECK(from->vq.stats.bytes - bf.stats.bytes >= (uint64_t)recv * MIN_FRAME_LEN);
+	CHECK(from->vq.stats.bytes - bf.stats.bytes <= (uint64_t)recv * VHD_MAX_FRAME_LEN);
+	if (navail <= from->vq.size) {
+		CHECK(consumed == RTE_MIN(navail, RTE_MIN(count, (uint16_t)VHD_BURST_MAX)));
+		CHECK(errors_since(from, &bf, true) == (uint64_t)(consumed - recv));
+	}
+	/* source buffers are given back with length 0 (unless the copy overwrote them) */
+	if (!from->in_guest)
+		CHECK(used_len_sum(from, bf.last_used, consumed, &nonzero) == 0);
+
+	/* destination side: its avail->idx is read only when the source had packets */
+	to_consumed = check_positions(to, &bt, navail > 0 && navail <= from->vq.size);
+	to_sent = to->vq.stats.packets - bt.stats.packets;
+	/* each packet received is sent, dropped for a bad chain, or lacks room */
+	CHECK(to_sent + errors_since(to, &bt, false) + to->vq.stats.no_room - bt.stats.no_room ==
+	      recv);
+	CHECK(to->vq.stats.bytes - bt.stats.bytes <= from->vq.stats.bytes - bf.stats.bytes);
+	if (!to->in_guest) {
+		CHECK(used_len_sum(to, bt.last_used, to_consumed, &nonzero) ==
+		      to->vq.stats.bytes - bt.stats.bytes + to_sent * to->vq.hdr_len);
+		CHECK(nonzero >= to_sent);
+	}
+	debug_op("fwd", from, &bf, recv, consumed);
+	debug_op("to", to, &bt, (uint16_t)to_sent, to_consumed);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct reader r = {data, size, 0};
+	struct guest g;
+	uint8_t ops[MAX_OPS];
+	uint32_t nops, i;
+	bool starve = false;
+
+	memset(&g, 0, sizeof(g));
+	if (!guest_build(&g, &r, ops, &nops)) {
+		if (debug)
+			fprintf(stderr, "guest refused\n");
+		guest_free(&g);
+		return 0;
+	}
+	if (debug)
+		fprintf(stderr, "guest size=%u/%u regions=%u flags=0x%x/0x%x avail=%u-%u rings=%s\n",
+			g.main.vq.size, g.peer.vq.size, g.mem.nregions, g.main.vq.flags,
+			g.peer.vq.flags, g.main.vq.last_avail_idx, g.main.avail->idx,
+			g.main.in_guest ? "in guest" : "separate");
+	for (i = 0; i < nops; i++) {
+		uint8_t op = ops[i];
+
+		switch (op >> 6) {
+		case 0:
+			do_rx(&g, op & 0x3f, starve);
+			starve = false;
+			break;
+		case 1:
+			do_tx(&g, (uint16_t)((op & 0x3f) % (g.nmbufs + 1)));
+			break;
+		case 2:
+			if (!(op & 0x20))
+				g.main.avail->idx += op & 0x1f;
+			else if (!(op & 0x10))
+				do_forward(&g, &g.main, &g.peer, 3 * (op & 0xf));
+			else
+				do_forward(&g, &g.peer, &g.main, 3 * (op & 0xf));
+			break;
+		default:
+			if (op & 1)
+				g.main.avail->flags ^= VRING_AVAIL_F_NO_INTERRUPT;
+			if (op & 2)
+				g.main.vq.mem_hint = (op >> 2) & 7;
+			if (op & 0x20)
+				starve = true;
+			break;
+		}
+	}
+	guest_free(&g);
+	/* every mbuf is back: nothing leaked by the datapath (or by us) */
+	CHECK(rte_mempool_avail_count(pool) == POOL_SIZE);
+	return 0;
+}
