@@ -62,18 +62,19 @@ tp_remove_prefix_files() {
 
 tp_register_prefix() { TP_PREFIXES="$TP_PREFIXES $1"; }
 
-# tp_stop PID TIMEOUT_S: SIGINT, wait up to TIMEOUT_S, then SIGKILL.
+# tp_stop PID TIMEOUT_S [SIGNAL]: SIGNAL (default INT), wait up to
+# TIMEOUT_S, then SIGKILL.
 # Sets TP_RC to the exit status (137 for a process we had to kill). Not for
 # use in $(...): a subshell cannot wait for its parent's children.
 tp_stop() {
-	local pid=$1 t=$2 i
-	kill -INT "$pid" 2>/dev/null
-	for i in $(seq 1 $((t * 10))); do
+	local pid=$1 t=$2 sig=${3:-INT} _
+	kill -"$sig" "$pid" 2>/dev/null
+	for _ in $(seq 1 $((t * 50))); do
 		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
+		sleep 0.02
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		log "pid $pid still alive ${t}s after SIGINT: SIGKILL"
+		log "pid $pid still alive ${t}s after SIG$sig: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null
 	fi
 	TP_RC=0
@@ -295,4 +296,264 @@ tp_close() {
 	local d=$(($1 - $2))
 	[ "$d" -lt 0 ] && d=$((-d))
 	[ "$d" -le "$3" ]
+}
+
+# ---------------------------------------------------------------------------
+# Helpers for client_restart.sh, frontend_churn.sh and mem_table_change.sh.
+
+# tp_now_us: wall-clock microseconds, without a fork when used as
+# t=$(tp_now_us)... (that forks); prefer the inline form
+#   t=${EPOCHREALTIME//[!0-9]/}
+# which is what this prints (bash >= 5; the separator may be ',' or '.').
+tp_now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+
+# tp_ms US: microseconds as milliseconds with one decimal ("1234.5").
+tp_ms() { printf '%d.%d' $(($1 / 1000)) $((($1 % 1000) / 100)); }
+
+# tp_start_vhostd MODE PREFIX LOG SOCKSPEC... [-- VHOSTD_OPTS...]: vhostd
+# with one --socket per SOCKSPEC (PATH or PATH,client), --fwd MODE,
+# --stats 1, pinned like tp_start_backend. Options after a literal "--" are
+# added before vhostd's own "--". Waits for "vhostd: ready" and, for server
+# sockets, the socket files. Sets TP_BE_PID.
+tp_start_vhostd() {
+	local mode=$1 prefix=$2 logf=$3 s
+	local -a socks=() extra=()
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		socks+=(--socket "$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift && extra=("$@")
+	tp_register_prefix "$prefix"
+	# shellcheck disable=SC2086 # word splitting of the memory args is wanted
+	"$VHOSTD" "${socks[@]}" --fwd "$mode" --stats 1 "${extra[@]}" \
+		-- --lcores=0@0,1@1 --file-prefix="$prefix" --no-pci $TP_BE_MEM \
+		</dev/null >"$logf" 2>&1 &
+	TP_BE_PID=$!
+	track_pid "$TP_BE_PID"
+	TP_OWN_PIDS="$TP_OWN_PIDS $TP_BE_PID"
+	tp_wait_log "vhostd: ready" "$logf" 30 "$TP_BE_PID" || {
+		tail -n 30 "$logf" >&2
+		kill -0 "$TP_BE_PID" 2>/dev/null || fail "vhostd exited during start-up (log above)"
+		fail "vhostd did not print 'vhostd: ready' within 30 s"
+	}
+	for s in "${socks[@]}"; do
+		case $s in
+		--socket | *,client*) continue ;;
+		esac
+		wait_for_socket "$s" 30 || fail "vhostd did not create $s within 30 s"
+	done
+	log "vhostd (pid $TP_BE_PID, --fwd $mode ${extra[*]}) serves ${socks[*]}"
+}
+
+# tp_count LOG PATTERN: how many lines of LOG match the extended regex.
+tp_count() { grep -cE -- "$2" "$1" 2>/dev/null || true; }
+
+# tp_wait_count LOG PATTERN N TIMEOUT_S [PID]: wait until at least N lines
+# of LOG match PATTERN (gives up early when PID is gone).
+tp_wait_count() {
+	local _
+	for _ in $(seq 1 $(($4 * 50))); do
+		[ "$(tp_count "$1" "$2")" -ge "$3" ] && return 0
+		[ -n "${5:-}" ] && ! kill -0 "$5" 2>/dev/null && break
+		sleep 0.02
+	done
+	[ "$(tp_count "$1" "$2")" -ge "$3" ]
+}
+
+# --- an interactive testpmd fed through a fifo ---------------------------
+# tp_ia_start PREFIX LOG EAL_ARGS... -- -i APP_ARGS...: dpdk-testpmd
+# whose stdin is a fifo this shell holds open read-write (so opening never
+# blocks and testpmd never sees EOF). Sets TP_IA_PID, TP_IA_LOG, TP_IA_FD.
+# One interactive testpmd at a time.
+tp_ia_start() {
+	local prefix=$1 logf=$2
+	shift 2
+	tp_register_prefix "$prefix"
+	TP_IA_FIFO=$VHD_TMP/$prefix.cmd
+	TP_IA_LOG=$logf
+	rm -f "$TP_IA_FIFO"
+	mkfifo "$TP_IA_FIFO" || fail "mkfifo $TP_IA_FIFO"
+	exec {TP_IA_FD}<>"$TP_IA_FIFO"
+	stdbuf -oL dpdk-testpmd --file-prefix="$prefix" "$@" \
+		<"$TP_IA_FIFO" >"$logf" 2>&1 &
+	TP_IA_PID=$!
+	track_pid "$TP_IA_PID"
+	TP_OWN_PIDS="$TP_OWN_PIDS $TP_IA_PID"
+}
+
+# tp_ia_prompts: how many "testpmd> " prompts the interactive testpmd printed.
+tp_ia_prompts() { grep -o 'testpmd> ' "$TP_IA_LOG" 2>/dev/null | wc -l; }
+
+# tp_ia_wait_prompt TIMEOUT_S: wait for the first prompt (start-up done).
+tp_ia_wait_prompt() {
+	local _
+	for _ in $(seq 1 $(($1 * 50))); do
+		[ "$(tp_ia_prompts)" -ge 1 ] && return 0
+		kill -0 "$TP_IA_PID" 2>/dev/null || return 1
+		sleep 0.02
+	done
+	return 1
+}
+
+# tp_ia_cmd CMD [TIMEOUT_S]: type CMD and wait until testpmd prints its next
+# prompt, i.e. until the command finished. Returns 1 on timeout or death.
+tp_ia_cmd() {
+	local n _
+	n=$(tp_ia_prompts)
+	printf '%s\n' "$1" >&"$TP_IA_FD"
+	for _ in $(seq 1 $((${2:-10} * 50))); do
+		[ "$(tp_ia_prompts)" -gt "$n" ] && return 0
+		kill -0 "$TP_IA_PID" 2>/dev/null || return 1
+		sleep 0.02
+	done
+	return 1
+}
+
+# tp_ia_cmd_ok CMD [TIMEOUT_S]: tp_ia_cmd or fail the test.
+tp_ia_cmd_ok() {
+	tp_ia_cmd "$@" || {
+		tail -n 30 "$TP_IA_LOG" >&2
+		kill -0 "$TP_IA_PID" 2>/dev/null || fail "interactive testpmd died during '$1'"
+		fail "interactive testpmd did not finish '$1' within ${2:-10} s"
+	}
+}
+
+# tp_ia_rx PORT: RX-packets of PORT in the last "show port stats" output.
+tp_ia_rx() {
+	awk -v p="$1" '/NIC statistics for port/ { cur = ($(NF - 1) == p) }
+		cur && /RX-packets:/ { v = $2; cur = 0 }
+		END { print v + 0 }' "$TP_IA_LOG"
+}
+
+# tp_ia_quit TIMEOUT_S: "quit", wait for the exit (SIGINT, then SIGKILL, if
+# it hangs); sets TP_RC.
+tp_ia_quit() {
+	local _
+	printf 'quit\n' >&"$TP_IA_FD"
+	for _ in $(seq 1 $(($1 * 50))); do
+		kill -0 "$TP_IA_PID" 2>/dev/null || break
+		sleep 0.02
+	done
+	if kill -0 "$TP_IA_PID" 2>/dev/null; then
+		log "interactive testpmd still alive ${1}s after 'quit'"
+		tp_stop "$TP_IA_PID" 5
+		[ "$TP_RC" -eq 0 ] && TP_RC=124
+	else
+		TP_RC=0
+		wait "$TP_IA_PID" 2>/dev/null || TP_RC=$?
+	fi
+	tp_forget_pid "$TP_IA_PID"
+	exec {TP_IA_FD}>&-
+	rm -f "$TP_IA_FIFO"
+}
+
+# --- vhostd's periodic stats blocks --------------------------------------
+# tp_stats_block LOG FROM_LINE NPORTS: the first complete stats block
+# ("stats: daemon" line and NPORTS port lines) that starts after line
+# FROM_LINE, as one line of KEY=VALUE words:
+#   line=N in_use=N rss=N p0_state=up p0_rx_pkts=N p0_tx_pkts=N p0_errors=N ...
+# Empty if there is none yet.
+tp_stats_block() {
+	awk -v from="$2" -v np="$3" '
+		NR <= from { next }
+		$1 == "stats:" && $2 == "daemon" {
+			start = NR; out = "line=" NR; seen = 0
+			for (i = 3; i <= NF; i++) {
+				sub(/^mbufs_in_use=/, "in_use=", $i); sub(/^rss_kib=/, "rss=", $i)
+				out = out " " $i
+			}
+			next
+		}
+		start && $1 == "stats:" && $2 ~ /^port=/ {
+			p = substr($2, 6)
+			for (i = 4; i <= NF; i++) out = out " p" p "_" $i
+			if (++seen == np) { print out; exit }
+		}' "$1"
+}
+
+# tp_kv WORDS KEY: the value of KEY=... in a tp_stats_block line.
+tp_kv() {
+	local w
+	for w in $1; do
+		[ "${w%%=*}" = "$2" ] && { echo "${w#*=}"; return; }
+	done
+}
+
+# tp_lines LOG: the number of lines LOG has now.
+tp_lines() { wc -l <"$1"; }
+
+# tp_tel_open PREFIX: a python3 coprocess holding one connection to the EAL
+# telemetry socket of --file-prefix PREFIX (one connection for the whole
+# test: vhostd serves each client from a thread of its own). Needs python3.
+# tp_tel_ports then prints vhostd's "/vhostd/ports" right now, in the format
+# of tp_stats_block: "in_use=N p0_state=up p0_rx_pkts=N p0_tx_pkts=N
+# p0_errors=N p0_drops=N ..." (empty on error). tp_tel_close ends it.
+tp_tel_open() {
+	coproc TP_TEL {
+		exec python3 -u -c '
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.recv(65536)  # the greeting
+for _ in sys.stdin:
+    try:
+        s.send(b"/vhostd/ports")
+        d = json.loads(s.recv(1 << 20).decode())["/vhostd/ports"]
+        out = ["in_use=%d" % d["mbufs_in_use"]]
+        for k, v in d.items():
+            if k.startswith("port"):
+                for f in ("state", "rx_pkts", "tx_pkts", "errors", "drops"):
+                    out.append("p%s_%s=%s" % (k[4:], f, v[f]))
+        print(" ".join(out))
+    except Exception as e:
+        print("")
+' "/var/run/dpdk/$1/dpdk_telemetry.v2" 2>/dev/null
+	}
+	track_pid "$TP_TEL_PID"
+	TP_TEL_OUT=${TP_TEL[0]} TP_TEL_IN=${TP_TEL[1]}
+}
+tp_tel_ports() {
+	local line=""
+	printf 'q\n' 1>&"$TP_TEL_IN" 2>/dev/null || return 0
+	read -r -t 10 line <&"$TP_TEL_OUT" || true
+	echo "$line"
+}
+tp_tel_close() {
+	eval "exec $TP_TEL_IN>&-" 2>/dev/null
+	wait "$TP_TEL_PID" 2>/dev/null
+}
+
+# tp_stats_blocks LOG FROM_LINE NPORTS: every complete stats block after
+# FROM_LINE, one per line: "LINE IN_USE RSS_KIB STATE0 STATE1 ... RX0 RX1 ...
+# ERRORS" (states and rx_pkts for ports 0..NPORTS-1, errors summed).
+tp_stats_blocks() {
+	awk -v from="$2" -v np="$3" '
+		function flush() {
+			if (seen != np) return
+			out = start " " inuse " " rss
+			for (p = 0; p < np; p++) out = out " " st[p]
+			for (p = 0; p < np; p++) out = out " " rx[p]
+			print out " " err
+		}
+		NR <= from { next }
+		$1 == "stats:" && $2 == "daemon" {
+			flush(); start = NR; seen = 0; err = 0
+			for (i = 3; i <= NF; i++) {
+				n = index($i, "=")
+				if (substr($i, 1, n - 1) == "mbufs_in_use") inuse = substr($i, n + 1)
+				if (substr($i, 1, n - 1) == "rss_kib") rss = substr($i, n + 1)
+			}
+			next
+		}
+		start && $1 == "stats:" && $2 ~ /^port=/ {
+			p = substr($2, 6); seen++
+			for (i = 3; i <= NF; i++) {
+				n = index($i, "="); k = substr($i, 1, n - 1); v = substr($i, n + 1)
+				if (k == "state") st[p] = v
+				if (k == "rx_pkts") rx[p] = v
+				if (k == "errors") err += v
+			}
+		}
+		END { flush() }' "$1"
 }
