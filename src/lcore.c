@@ -29,9 +29,10 @@ VHD_LOG_REGISTER(lcore);
 #define INBOUND_RING_SIZE 4096
 #define HANDOVER_TIMEOUT_US (5 * 1000 * 1000)
 /*
- * A port that brought nothing for IDLE_AFTER polls in a row is polled only
- * every IDLE_POLL_EVERY loops, so many idle guests cost the busy ones little;
- * its first packet waits at most that many loops (microseconds).
+ * A port that brought nothing for IDLE_AFTER polls in a row leaves the busy
+ * list and is polled only in the full pass every IDLE_POLL_EVERY loops, so
+ * many idle guests cost the busy ones little; its first packet waits at most
+ * that many loops (microseconds).
  */
 #define IDLE_AFTER 256
 #define IDLE_POLL_EVERY 16
@@ -66,6 +67,8 @@ struct worker {
 	uint16_t nports;
 	uint16_t port_ids[VHD_MAX_PORTS];
 	uint16_t idle_polls[VHD_MAX_PORTS]; /* per entry of port_ids */
+	uint16_t busy[VHD_MAX_PORTS];       /* entries of port_ids not idle at the last full pass */
+	uint16_t nbusy;
 	uint32_t loops;
 	struct out_buf *out; /* one per port in vhd_ports */
 	uint16_t dirty[VHD_MAX_PORTS];
@@ -246,6 +249,21 @@ poll_port(struct worker *w, struct vhd_port *p, uint32_t now)
 	return got;
 }
 
+/* Polls entry i of the worker's ports if it is up; false once it is idle. */
+static inline bool
+poll_entry(struct worker *w, uint16_t i, uint32_t now)
+{
+	struct vhd_port *p = &vhd_ports[w->port_ids[i]];
+
+	if (p->active == NULL)
+		return false;
+	if (poll_port(w, p, now) > 0)
+		w->idle_polls[i] = 0;
+	else if (w->idle_polls[i] < IDLE_AFTER)
+		w->idle_polls[i]++;
+	return w->idle_polls[i] < IDLE_AFTER;
+}
+
 static void
 drain_inbound(struct worker *w)
 {
@@ -337,15 +355,15 @@ worker_main(void *arg)
 
 		if (unlikely(!rte_ring_empty(w->ctrl)))
 			handle_ctrl(w);
-		for (i = 0; i < w->nports; i++) {
-			struct vhd_port *p = &vhd_ports[w->port_ids[i]];
-
-			if (p->active == NULL || (w->idle_polls[i] >= IDLE_AFTER && !poll_idle))
-				continue;
-			if (poll_port(w, p, now) > 0)
-				w->idle_polls[i] = 0;
-			else if (w->idle_polls[i] < IDLE_AFTER)
-				w->idle_polls[i]++;
+		if (poll_idle) {
+			/* a full pass over every port, which also rebuilds the busy list */
+			w->nbusy = 0;
+			for (i = 0; i < w->nports; i++)
+				if (poll_entry(w, i, now))
+					w->busy[w->nbusy++] = i;
+		} else {
+			for (i = 0; i < w->nbusy; i++)
+				poll_entry(w, w->busy[i], now);
 		}
 		drain_inbound(w);
 		out_flush(w);
