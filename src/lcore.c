@@ -70,6 +70,7 @@ struct worker {
 	uint16_t busy[VHD_MAX_PORTS];       /* entries of port_ids not idle at the last full pass */
 	uint16_t nbusy;
 	uint32_t loops;
+	struct vhd_lcore_load load; /* written only by this worker */
 	struct out_buf *out; /* one per port in vhd_ports */
 	uint16_t dirty[VHD_MAX_PORTS];
 	uint16_t ndirty;
@@ -249,22 +250,28 @@ poll_port(struct worker *w, struct vhd_port *p, uint32_t now)
 	return got;
 }
 
-/* Polls entry i of the worker's ports if it is up; false once it is idle. */
+/*
+ * Polls entry i of the worker's ports if it is up and adds what it received
+ * to *moved; false once the port is idle.
+ */
 static inline bool
-poll_entry(struct worker *w, uint16_t i, uint32_t now)
+poll_entry(struct worker *w, uint16_t i, uint32_t now, unsigned int *moved)
 {
 	struct vhd_port *p = &vhd_ports[w->port_ids[i]];
+	unsigned int got;
 
 	if (p->active == NULL)
 		return false;
-	if (poll_port(w, p, now) > 0)
+	got = poll_port(w, p, now);
+	*moved += got;
+	if (got > 0)
 		w->idle_polls[i] = 0;
 	else if (w->idle_polls[i] < IDLE_AFTER)
 		w->idle_polls[i]++;
 	return w->idle_polls[i] < IDLE_AFTER;
 }
 
-static void
+static unsigned int
 drain_inbound(struct worker *w)
 {
 	struct inbound_item items[VHD_BURST_MAX];
@@ -273,6 +280,29 @@ drain_inbound(struct worker *w)
 	n = rte_ring_dequeue_burst_elem(w->inbound, items, sizeof(items[0]), VHD_BURST_MAX, NULL);
 	for (i = 0; i < n; i++)
 		out_push(w, items[i].port_id, items[i].m);
+	return n;
+}
+
+/*
+ * Charges the time since the previous loop to busy or idle, so that users
+ * can tell a saturated lcore from one that waits for its guests.
+ */
+static inline void
+account_loop(struct worker *w, unsigned int moved, uint64_t *tsc_prev)
+{
+	struct vhd_lcore_load *l = &w->load;
+	uint64_t tsc = rte_rdtsc();
+	uint64_t spent = tsc - *tsc_prev;
+
+	*tsc_prev = tsc;
+	/* relaxed stores: the stats reader gets whole values, no ordering needed */
+	if (moved > 0) {
+		__atomic_store_n(&l->busy_cycles, l->busy_cycles + spent, __ATOMIC_RELAXED);
+		__atomic_store_n(&l->busy_loops, l->busy_loops + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&l->packets, l->packets + moved, __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n(&l->idle_cycles, l->idle_cycles + spent, __ATOMIC_RELAXED);
+	}
 }
 
 static void
@@ -344,6 +374,7 @@ static int
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	uint64_t tsc_prev = rte_rdtsc();
 	uint16_t i;
 
 	if (fwd_mac != NULL)
@@ -352,6 +383,7 @@ worker_main(void *arg)
 		/* only MAC learning needs the time */
 		uint32_t now = fwd_mac != NULL ? now_seconds() : 0;
 		bool poll_idle = (++w->loops % IDLE_POLL_EVERY) == 0;
+		unsigned int moved = 0;
 
 		if (unlikely(!rte_ring_empty(w->ctrl)))
 			handle_ctrl(w);
@@ -359,16 +391,17 @@ worker_main(void *arg)
 			/* a full pass over every port, which also rebuilds the busy list */
 			w->nbusy = 0;
 			for (i = 0; i < w->nports; i++)
-				if (poll_entry(w, i, now))
+				if (poll_entry(w, i, now, &moved))
 					w->busy[w->nbusy++] = i;
 		} else {
 			for (i = 0; i < w->nbusy; i++)
-				poll_entry(w, w->busy[i], now);
+				poll_entry(w, w->busy[i], now, &moved);
 		}
-		drain_inbound(w);
+		moved += drain_inbound(w);
 		out_flush(w);
 		if (fwd_mac != NULL)
 			vhd_mac_table_quiescent(fwd_mac, w->lcore_id);
+		account_loop(w, moved, &tsc_prev);
 	}
 	handle_ctrl(w);
 	if (fwd_mac != NULL)
@@ -513,6 +546,26 @@ handover(struct vhd_port *p, enum ctrl_type type, struct vhd_dev_snapshot *snap,
 	}
 	VHD_LOG(ERR, "port %u: lcore %u did not answer in time", p->id, p->lcore_id);
 	return -ETIMEDOUT;
+}
+
+unsigned int
+vhd_lcores_load(struct vhd_lcore_load *out, unsigned int max)
+{
+	unsigned int lcore, n = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		const struct vhd_lcore_load *l = &workers[lcore].load;
+
+		if (!workers[lcore].used || n == max)
+			continue;
+		out[n].lcore_id = lcore;
+		out[n].busy_cycles = __atomic_load_n(&l->busy_cycles, __ATOMIC_RELAXED);
+		out[n].idle_cycles = __atomic_load_n(&l->idle_cycles, __ATOMIC_RELAXED);
+		out[n].busy_loops = __atomic_load_n(&l->busy_loops, __ATOMIC_RELAXED);
+		out[n].packets = __atomic_load_n(&l->packets, __ATOMIC_RELAXED);
+		n++;
+	}
+	return n;
 }
 
 int

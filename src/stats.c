@@ -4,8 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_common.h>
 #include <rte_telemetry.h>
 
+#include "vhostd/lcore.h"
 #include "vhostd/log.h"
 #include "vhostd/pool.h"
 #include "vhostd/stats.h"
@@ -57,6 +59,35 @@ rss_kib(void)
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/*
+ * One line per worker lcore for the time since the previous call: the share
+ * of time spent in loops that moved packets, packets per such loop, and TSC
+ * cycles per packet. busy_pct near 100 means the lcore is the bottleneck.
+ */
+static void
+print_lcore_load(FILE *out)
+{
+	static struct vhd_lcore_load prev[RTE_MAX_LCORE];
+	struct vhd_lcore_load now[RTE_MAX_LCORE];
+	unsigned int n, i;
+
+	n = vhd_lcores_load(now, RTE_DIM(now));
+	for (i = 0; i < n; i++) {
+		struct vhd_lcore_load *was = &prev[now[i].lcore_id];
+		uint64_t busy = now[i].busy_cycles - was->busy_cycles;
+		uint64_t idle = now[i].idle_cycles - was->idle_cycles;
+		uint64_t loops = now[i].busy_loops - was->busy_loops;
+		uint64_t pkts = now[i].packets - was->packets;
+
+		fprintf(out,
+			"stats: lcore=%u busy_pct=%.1f pkts_per_busy_loop=%.1f cycles_per_pkt=%" PRIu64
+			"\n",
+			now[i].lcore_id, busy + idle ? 100.0 * busy / (busy + idle) : 0.0,
+			loops ? (double)pkts / loops : 0.0, pkts ? busy / pkts : 0);
+		*was = now[i];
+	}
+}
+
 void
 vhd_stats_print(FILE *out)
 {
@@ -64,6 +95,7 @@ vhd_stats_print(FILE *out)
 	uint16_t i;
 
 	fprintf(out, "stats: daemon mbufs_in_use=%u rss_kib=%lu\n", vhd_pools_in_use(), rss_kib());
+	print_lcore_load(out);
 	for (i = 0; i < vhd_nports; i++) {
 		const struct vhd_port *p = &vhd_ports[i];
 
@@ -149,9 +181,39 @@ telemetry_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* Telemetry "/vhostd/lcores": each worker's load counters since start. */
+static int
+telemetry_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct vhd_lcore_load load[RTE_MAX_LCORE];
+	unsigned int n, i;
+	char name[16];
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	n = vhd_lcores_load(load, RTE_DIM(load));
+	rte_tel_data_start_dict(d);
+	for (i = 0; i < n; i++) {
+		struct rte_tel_data *l = rte_tel_data_alloc();
+
+		if (l == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(l);
+		rte_tel_data_add_dict_u64(l, "busy_cycles", load[i].busy_cycles);
+		rte_tel_data_add_dict_u64(l, "idle_cycles", load[i].idle_cycles);
+		rte_tel_data_add_dict_u64(l, "busy_loops", load[i].busy_loops);
+		rte_tel_data_add_dict_u64(l, "packets", load[i].packets);
+		snprintf(name, sizeof(name), "lcore%u", load[i].lcore_id);
+		rte_tel_data_add_dict_container(d, name, l, 0);
+	}
+	return 0;
+}
+
 void
 vhd_stats_telemetry_register(void)
 {
 	rte_telemetry_register_cmd("/vhostd/ports", telemetry_ports,
 				   "Per-port packet, drop and error counters. No parameters.");
+	rte_telemetry_register_cmd("/vhostd/lcores", telemetry_lcores,
+				   "Per-lcore busy/idle TSC cycles, busy loops, packets. No parameters.");
 }

@@ -8,10 +8,21 @@
 #ifndef VHOSTD_LCORE_H
 #define VHOSTD_LCORE_H
 
+#include <stdint.h>
+
 #include "vhostd/config.h"
 #include "vhostd/port.h"
 
 struct vhd_mac_table;
+
+/* Where a worker lcore's time goes, since it started (TSC cycles). */
+struct vhd_lcore_load {
+	unsigned int lcore_id;
+	uint64_t busy_cycles; /* loops that moved at least one packet */
+	uint64_t idle_cycles; /* loops that found nothing */
+	uint64_t busy_loops;
+	uint64_t packets;     /* received from guests or other lcores */
+};
 
 /*
  * Creates worker state and spreads the ports over the EAL worker lcores.
@@ -22,6 +33,9 @@ int vhd_lcores_launch(void);
 /* Stops and joins the workers, then frees every mbuf they still hold. */
 void vhd_lcores_stop(void);
 void vhd_lcores_free(void);
+
+/* Fills out with up to max workers' load counters; returns how many. */
+unsigned int vhd_lcores_load(struct vhd_lcore_load *out, unsigned int max);
 
 /*
  * Hands snap to the port's lcore and waits until the lcore polls it.
