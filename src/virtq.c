@@ -64,6 +64,7 @@ vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features)
 			      sizeof(struct virtio_net_hdr_mrg_rxbuf) :
 			      sizeof(struct virtio_net_hdr);
 	vq->mem_hint = 0;
+	vq->shadow_n = 0;
 	/* we poll, so kicks would only cost the guest a VM exit */
 	__atomic_store_n(&vq->used->flags, VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
 	return 0;
@@ -169,13 +170,29 @@ chain_next(struct vhd_virtq *vq, struct chain_walk *w, struct vring_desc *d)
 	return 1;
 }
 
+/* Writes the shadowed used entries to the guest's ring. */
+static __rte_always_inline void
+used_shadow_flush(struct vhd_virtq *vq)
+{
+	const uint16_t mask = vq->size - 1;
+	uint16_t i;
+
+	for (i = 0; i < vq->shadow_n; i++)
+		vq->used->ring[(uint16_t)(vq->shadow_idx + i) & mask] = vq->shadow[i];
+	vq->shadow_n = 0;
+}
+
+/* Records used entry used_idx; the guest sees it at the next publish. */
 static __rte_always_inline void
 used_ring_put(struct vhd_virtq *vq, uint16_t used_idx, uint32_t id, uint32_t len)
 {
-	struct vring_used_elem *e = &vq->used->ring[used_idx & (vq->size - 1)];
-
-	e->id = id;
-	e->len = len;
+	if (unlikely(vq->shadow_n == VHD_USED_SHADOW))
+		used_shadow_flush(vq);
+	if (vq->shadow_n == 0)
+		vq->shadow_idx = used_idx;
+	vq->shadow[vq->shadow_n].id = id;
+	vq->shadow[vq->shadow_n].len = len;
+	vq->shadow_n++;
 }
 
 /* Publishes used->idx and interrupts the guest unless it opted out. */
@@ -184,6 +201,7 @@ used_ring_publish(struct vhd_virtq *vq, uint16_t used_idx)
 {
 	static const uint64_t one = 1;
 
+	used_shadow_flush(vq);
 	/* release: the guest must see the entries before the index */
 	__atomic_store_n(&vq->used->idx, used_idx, __ATOMIC_RELEASE);
 	vq->last_used_idx = used_idx;

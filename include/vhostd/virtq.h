@@ -58,6 +58,9 @@ struct vhd_virtq_stats {
 #define VHD_VQ_F_INDIRECT (1u << 1)
 #define VHD_VQ_F_VERSION_1 (1u << 2)
 
+/* Used entries a burst collects before writing them to the ring. */
+#define VHD_USED_SHADOW 64
+
 struct vhd_virtq {
 	/* guest memory, already translated by librte_vhost */
 	struct vring_desc *desc;
@@ -71,6 +74,14 @@ struct vhd_virtq {
 	uint32_t mem_hint;         /* last region hit */
 	int callfd;                /* eventfd to interrupt the guest, -1 if none */
 	const struct vhd_mem_table *mem;
+	/*
+	 * Used entries of the burst in progress, written to the guest's ring in
+	 * one run just before used->idx is published (or when full): the
+	 * guest's cache line then moves to us once per burst, not per packet.
+	 */
+	uint16_t shadow_n;
+	uint16_t shadow_idx;       /* ring position of shadow[0] */
+	struct vring_used_elem shadow[VHD_USED_SHADOW];
 	struct vhd_virtq_stats stats;
 };
 
