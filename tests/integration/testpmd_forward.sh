@@ -7,7 +7,8 @@
 # --fwd MODE. The loop recirculates the tx_first burst through vhostd for about
 # 5 s. Checks: the frontend received many packets on both ports; vhostd's own
 # stats show traffic both ways on both ports, no errors, and agree with the
-# frontend's counters; SIGINT makes vhostd exit 0 and remove its sockets.
+# frontend's counters; its lcore load line shows busy time; SIGINT makes
+# vhostd exit 0 and remove its sockets.
 #
 # Pinning: vhostd --lcores=0@0,1@1, testpmd --lcores=0@1,1@0 (the two
 # forwarding lcores on different CPUs).
@@ -73,6 +74,16 @@ if [ "$TP_BACKEND" = vhostd ]; then
 			fail "port $p: vhostd rx_pkts=$v_rx but the frontend sent $fe_tx (slack $SLACK)"
 	done
 	log "vhostd counters agree with the frontend's"
+
+	# The worker's load lines: while it forwarded, part of its time was busy
+	# and each busy loop moved at least one packet; no share is above 100%.
+	loaded=$(awk -F'[ =]' '$1 == "stats:" && $2 == "lcore" && $5 > 0 && $7 >= 1 && $9 > 0' "$BE_LOG" | wc -l)
+	over=$(awk -F'[ =]' '$1 == "stats:" && $2 == "lcore" && ($5 > 100 || $5 < 0)' "$BE_LOG" | wc -l)
+	[ "$loaded" -ge 1 ] && [ "$over" -eq 0 ] || {
+		grep '^stats: lcore=' "$BE_LOG" >&2
+		fail "lcore load lines: $loaded show work, $over are out of range"
+	}
+	log "lcore load: $(grep '^stats: lcore=' "$BE_LOG" | sort -t= -k3 -g | tail -n 1)"
 fi
 
 tp_stop "$TP_BE_PID" 15
