@@ -335,17 +335,49 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc,
 }
 
 /*
- * Warms the cache for the next n chains of vq before they are walked: first
- * the head descriptors, then the buffers they point to, so that the misses of
- * a whole burst overlap instead of coming one packet at a time. With fill_len,
- * the chains are receive buffers about to take fill_len[i] bytes each: every
- * line to be written is fetched for writing, since a guest's receive buffer is
- * usually cold (posted long ago) and its read-for-ownership misses would
- * otherwise cost more than a large frame's copy. Prefetches never fault, and
- * nothing read here is used for anything else, so none of it needs checking.
+ * Prefetching: the misses of a whole burst are started together, so that
+ * they overlap instead of coming one packet at a time. Prefetches never
+ * fault; values read only to aim them are not trusted: the walk that follows
+ * loads each descriptor again, once, and checks it.
+ */
+
+/*
+ * For the next n chains the guest transmits: reads their heads once into
+ * heads[] (the walk uses the same ones), starts loading their descriptors and
+ * the first line of each frame (past the virtio-net header, which is often in
+ * a line of its own that we never read), and notes each head descriptor's
+ * length in len[], which sizes the destination prefetch of a forward.
  */
 static __rte_always_inline void
-prefetch_chains(struct vhd_virtq *vq, uint16_t n, const uint32_t *fill_len)
+prefetch_sources(struct vhd_virtq *vq, uint16_t n, const uint16_t hdr_len, uint16_t *heads,
+		 uint32_t *len)
+{
+	const uint16_t mask = vq->size - 1;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		heads[i] = avail_head(vq, vq->last_avail_idx + i);
+		rte_prefetch0(&vq->desc[heads[i] & mask]);
+	}
+	for (i = 0; i < n; i++) {
+		const struct vring_desc *d = &vq->desc[heads[i] & mask];
+		uint64_t one = 1;
+		const uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d->addr + hdr_len, &one);
+
+		len[i] = d->len;
+		if (p != NULL)
+			rte_prefetch0(p);
+	}
+}
+
+/*
+ * For the next n receive buffers of vq, about to take fill_len[i] bytes each:
+ * every line to be written is fetched for writing. A guest's receive buffer
+ * is usually cold (posted long ago), and at 1518 B its read-for-ownership
+ * misses cost more than the copy itself.
+ */
+static __rte_always_inline void
+prefetch_rx_buffers(struct vhd_virtq *vq, uint16_t n, const uint32_t *fill_len)
 {
 	const uint16_t mask = vq->size - 1;
 	uint16_t i;
@@ -354,14 +386,13 @@ prefetch_chains(struct vhd_virtq *vq, uint16_t n, const uint32_t *fill_len)
 		rte_prefetch0(&vq->desc[avail_head(vq, vq->last_avail_idx + i) & mask]);
 	for (i = 0; i < n; i++) {
 		const struct vring_desc *d = &vq->desc[avail_head(vq, vq->last_avail_idx + i) & mask];
-		uint64_t len = fill_len != NULL ? RTE_MIN(fill_len[i], (uint32_t)VHD_MAX_FRAME_LEN) : 1;
+		uint64_t len = RTE_MIN(fill_len[i], (uint32_t)VHD_MAX_FRAME_LEN);
 		const uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d->addr, &len);
 		uint64_t off;
 
 		if (p == NULL)
 			continue;
-		rte_prefetch0(p);
-		for (off = RTE_CACHE_LINE_SIZE; off < len; off += RTE_CACHE_LINE_SIZE)
+		for (off = 0; off < len; off += RTE_CACHE_LINE_SIZE)
 			rte_prefetch0_write(p + off);
 	}
 }
@@ -394,6 +425,8 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 	 const uint16_t hdr_len)
 {
 	uint16_t used_idx = vq->last_used_idx;
+	uint16_t heads[VHD_BURST_MAX];
+	uint32_t len[VHD_BURST_MAX];
 	uint16_t npkts = 0;
 	uint16_t i, n;
 	int avail;
@@ -405,14 +438,14 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 	/* count 0: the mempool refuses a 0-mbuf bulk, which is no shortage */
 	if (unlikely(n == 0))
 		return 0;
-	prefetch_chains(vq, n, NULL);
+	prefetch_sources(vq, n, hdr_len, heads, len);
 	if (unlikely(rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)) {
 		vq->stats.no_mbuf++;
 		return 0;
 	}
 
 	for (i = 0; i < n; i++) {
-		uint16_t head = avail_head(vq, vq->last_avail_idx + i);
+		uint16_t head = heads[i];
 		int rc = chain_to_mbuf(vq, head, pkts[npkts], hdr_len);
 
 		if (likely(rc == 0)) {
@@ -651,7 +684,7 @@ tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uin
 	n = RTE_MIN(count, (uint16_t)RTE_MIN(avail, VHD_BURST_MAX));
 	for (i = 0; i < n; i++)
 		fill[i] = pkts[i]->pkt_len + hdr_len;
-	prefetch_chains(vq, n, fill);
+	prefetch_rx_buffers(vq, n, fill);
 	for (i = 0; i < count && avail > 0; i++) {
 		enum tx_result r;
 
@@ -679,6 +712,7 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 {
 	uint16_t from_used = from->last_used_idx, to_used = to->last_used_idx;
 	uint16_t i, n, received = 0;
+	uint16_t heads[VHD_BURST_MAX];
 	uint32_t fill[VHD_BURST_MAX];
 	struct pkt_pieces pc;
 	int avail, room;
@@ -689,14 +723,12 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 	/* a destination with a broken ring just has no room */
 	room = RTE_MAX(avail_count(to), 0);
 	n = RTE_MIN((uint16_t)avail, RTE_MIN(count, (uint16_t)VHD_BURST_MAX));
-	prefetch_chains(from, n, NULL);
-	/* what each destination buffer will take: the source chain's length */
-	for (i = 0; i < n; i++)
-		fill[i] = from->desc[avail_head(from, from->last_avail_idx + i) & (from->size - 1)].len;
-	prefetch_chains(to, RTE_MIN(n, (uint16_t)room), fill);
+	/* each destination buffer takes about what its source chain holds */
+	prefetch_sources(from, n, from_hdr_len, heads, fill);
+	prefetch_rx_buffers(to, RTE_MIN(n, (uint16_t)room), fill);
 
 	for (i = 0; i < n; i++) {
-		uint16_t head = avail_head(from, from->last_avail_idx + i);
+		uint16_t head = heads[i];
 		int rc = chain_gather_frame(from, head, &pc, from_hdr_len);
 
 		if (likely(rc == 0)) {
