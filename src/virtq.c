@@ -345,8 +345,9 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc,
  * For the next n chains the guest transmits: reads their heads once into
  * heads[] (the walk uses the same ones), starts loading their descriptors and
  * the first line of each frame (past the virtio-net header, which is often in
- * a line of its own that we never read), and notes each head descriptor's
- * length in len[], which sizes the destination prefetch of a forward.
+ * a line of its own that we never read), and, unless len is NULL, notes each
+ * head descriptor's length in len[], which sizes the destination prefetch of
+ * a forward.
  */
 static __rte_always_inline void
 prefetch_sources(struct vhd_virtq *vq, uint16_t n, const uint16_t hdr_len, uint16_t *heads,
@@ -364,7 +365,8 @@ prefetch_sources(struct vhd_virtq *vq, uint16_t n, const uint16_t hdr_len, uint1
 		uint64_t one = 1;
 		const uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d->addr + hdr_len, &one);
 
-		len[i] = d->len;
+		if (len != NULL)
+			len[i] = d->len;
 		if (p != NULL)
 			rte_prefetch0(p);
 	}
@@ -426,7 +428,6 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 {
 	uint16_t used_idx = vq->last_used_idx;
 	uint16_t heads[VHD_BURST_MAX];
-	uint32_t len[VHD_BURST_MAX];
 	uint16_t npkts = 0;
 	uint16_t i, n;
 	int avail;
@@ -438,7 +439,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 	/* count 0: the mempool refuses a 0-mbuf bulk, which is no shortage */
 	if (unlikely(n == 0))
 		return 0;
-	prefetch_sources(vq, n, hdr_len, heads, len);
+	prefetch_sources(vq, n, hdr_len, heads, NULL);
 	if (unlikely(rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)) {
 		vq->stats.no_mbuf++;
 		return 0;
