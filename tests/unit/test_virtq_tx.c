@@ -454,6 +454,50 @@ test_burst_used_lengths(void **state)
 	fg_free(fg);
 }
 
+/*
+ * A burst that returns more used entries than the queue's shadow array holds
+ * (32 packets over 6 mergeable buffers each: 192 entries, the shadow takes
+ * 64): every entry still reaches the ring, in order, with its length.
+ */
+static void
+test_burst_more_used_than_shadow(void **state)
+{
+	enum { PKTS = 32, BUFS = 6 };
+	struct fake_guest *fg = fg_new(512, MRG_V1);
+	static const uint32_t lens[BUFS] = {256, 256, 256, 256, 256, 12 + 1518 - 5 * 256};
+	static uint8_t frames[PKTS][1518];
+	uint16_t heads[PKTS * BUFS];
+	uint64_t gpas[PKTS * BUFS];
+	struct rte_mbuf *m[PKTS];
+	uint8_t got[2048];
+	unsigned int i;
+
+	(void)state;
+	fg_use_eventfd(fg);
+	for (i = 0; i < PKTS * BUFS; i++)
+		heads[i] = fg_post_rx_buf(fg, i % 2 ? FG_R1 : FG_R2, 256, &gpas[i]);
+	for (i = 0; i < PKTS; i++) {
+		fg_frame(frames[i], sizeof(frames[i]), 200 + i);
+		m[i] = fg_mbuf(frames[i], sizeof(frames[i]), NULL, 0);
+	}
+	assert_true(PKTS * BUFS > VHD_USED_SHADOW);
+	assert_int_equal(vhd_virtq_tx_burst(&fg->vq, m, PKTS), PKTS);
+	assert_int_equal(fg_interrupts(fg), 1);
+	assert_int_equal(fg_used_pending(fg), PKTS * BUFS);
+	assert_int_equal(fg->vq.last_used_idx, PKTS * BUFS);
+	for (i = 0; i < PKTS; i++) {
+		assert_int_equal(gather_used(fg, BUFS, &heads[i * BUFS], &gpas[i * BUFS], lens, got),
+				 12 + 1518);
+		expect_hdr(got, 12, BUFS);
+		assert_memory_equal(got + 12, frames[i], sizeof(frames[i]));
+		rte_pktmbuf_free(m[i]);
+	}
+	assert_int_equal(fg->vq.stats.packets, PKTS);
+	assert_int_equal(fg_errors_total(&fg->vq), 0);
+	fg_assert_no_leak();
+	fg_free(fg);
+}
+
 static void
 test_interrupt_suppression(void **state)
 {
@@ -559,6 +603,7 @@ main(void)
 		cmocka_unit_test(test_no_room_partial_burst),
 		cmocka_unit_test(test_indirect_rx_chain),
 		cmocka_unit_test(test_burst_used_lengths),
+		cmocka_unit_test(test_burst_more_used_than_shadow),
 		cmocka_unit_test(test_interrupt_suppression),
 		cmocka_unit_test(test_index_wrap),
 	};
