@@ -7,6 +7,9 @@
  * is loaded once into a local, checked, and only the local is used. A bad
  * chain is returned to the guest with length 0 and counted; it never stalls
  * the queue and never makes us touch memory outside the guest's regions.
+ * The one exception is prefetching: descriptor fields read only to aim a
+ * prefetch are not checked, because a prefetch cannot fault and its address
+ * is never used for anything else.
  */
 #include <errno.h>
 #include <string.h>
