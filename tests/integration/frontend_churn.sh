@@ -96,24 +96,9 @@ proc_sample() {
 
 # next_block FROM_LINE TIMEOUT_S: the first complete stats block after line
 # FROM_LINE of vhostd's log, into BLOCK (fails the test on timeout).
-next_block() {
-	local _
-	for _ in $(seq 1 $(($2 * 50))); do
-		BLOCK=$(tp_stats_block "$BE_LOG" "$1" 4)
-		[ -n "$BLOCK" ] && return 0
-		kill -0 "$BE_PID" 2>/dev/null || fail "vhostd died (log: $(tail -n 5 "$BE_LOG"))"
-		sleep 0.02
-	done
-	fail "no vhostd stats block after line $1 within $2 s"
-}
+next_block() { tp_wait_stats_block "$BE_LOG" "$1" 4 "$2" "$BE_PID"; }
 
-check_errors() {
-	local p e
-	for p in 0 1 2 3; do
-		e=$(tp_kv "$BLOCK" "p${p}_errors")
-		[ "$e" = 0 ] || fail "$1: port $p errors=$e: $BLOCK"
-	done
-}
+check_errors() { tp_block_errors_zero "$BLOCK" 4 "$1"; }
 
 # ---- idle baseline: before any traffic
 next_block 0 10

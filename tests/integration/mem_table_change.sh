@@ -103,23 +103,10 @@ for p in 0 1; do
 done
 
 # stats_after LINE: the first complete stats block after LINE (waits).
-stats_after() {
-	local _
-	for _ in $(seq 1 250); do
-		BLOCK=$(tp_stats_block "$BE_LOG" "$1" 4)
-		[ -n "$BLOCK" ] && return 0
-		kill -0 "$BE_PID" 2>/dev/null || fail "vhostd died (log: $(tail -n 5 "$BE_LOG"))"
-		sleep 0.02
-	done
-	fail "no vhostd stats block after line $1 within 5 s"
-}
+stats_after() { tp_wait_stats_block "$BE_LOG" "$1" 4 5 "$BE_PID"; }
 # counters: "RX0 TX0 RX1 TX1" of BLOCK; errors must be 0
 counters() {
-	local p e
-	for p in 0 1 2 3; do
-		e=$(tp_kv "$BLOCK" "p${p}_errors")
-		[ "$e" = 0 ] || fail "port $p errors=$e: $BLOCK"
-	done
+	tp_block_errors_zero "$BLOCK" 4
 	echo "$(tp_kv "$BLOCK" p0_rx_pkts) $(tp_kv "$BLOCK" p0_tx_pkts)" \
 		"$(tp_kv "$BLOCK" p1_rx_pkts) $(tp_kv "$BLOCK" p1_tx_pkts)"
 }

@@ -472,6 +472,30 @@ tp_stats_block() {
 		}' "$1"
 }
 
+# tp_wait_stats_block LOG FROM_LINE NPORTS TIMEOUT_S PID: waits for
+# tp_stats_block LOG FROM_LINE NPORTS and puts it into BLOCK; fails the test
+# when the process PID (which writes LOG) dies or TIMEOUT_S passes first.
+tp_wait_stats_block() {
+	local _
+	for _ in $(seq 1 $(($4 * 50))); do
+		BLOCK=$(tp_stats_block "$1" "$2" "$3")
+		[ -n "$BLOCK" ] && return 0
+		kill -0 "$5" 2>/dev/null || fail "vhostd died (log: $(tail -n 5 "$1"))"
+		sleep 0.02
+	done
+	fail "no vhostd stats block after line $2 within $4 s"
+}
+
+# tp_block_errors_zero WORDS NPORTS CONTEXT: fails the test unless every port
+# of a tp_stats_block line has errors=0.
+tp_block_errors_zero() {
+	local p e
+	for p in $(seq 0 $(($2 - 1))); do
+		e=$(tp_kv "$1" "p${p}_errors")
+		[ "$e" = 0 ] || fail "${3:+$3: }port $p errors=$e: $1"
+	done
+}
+
 # tp_kv WORDS KEY: the value of KEY=... in a tp_stats_block line.
 tp_kv() {
 	local w
