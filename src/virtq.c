@@ -376,21 +376,24 @@ prefetch_sources(struct vhd_virtq *vq, uint16_t n, const uint16_t hdr_len, uint1
 }
 
 /*
- * For the next n receive buffers of vq, about to take fill_len[i] bytes each:
- * every line to be written is fetched for writing. A guest's receive buffer
- * is usually cold (posted long ago), and at 1518 B its read-for-ownership
- * misses cost more than the copy itself.
+ * For the next n (<= VHD_BURST_MAX) receive buffers of vq, about to take
+ * fill_len[i] bytes each: every line to be written is fetched for writing.
+ * A guest's receive buffer is usually cold (posted long ago), and at 1518 B
+ * its read-for-ownership misses cost more than the copy itself.
  */
 static __rte_always_inline void
 prefetch_rx_buffers(struct vhd_virtq *vq, uint16_t n, const uint32_t *fill_len)
 {
 	const uint16_t mask = vq->size - 1;
+	uint16_t heads[VHD_BURST_MAX];
 	uint16_t i;
 
-	for (i = 0; i < n; i++)
-		rte_prefetch0(&vq->desc[avail_head(vq, vq->last_avail_idx + i) & mask]);
 	for (i = 0; i < n; i++) {
-		const struct vring_desc *d = &vq->desc[avail_head(vq, vq->last_avail_idx + i) & mask];
+		heads[i] = avail_head(vq, vq->last_avail_idx + i);
+		rte_prefetch0(&vq->desc[heads[i] & mask]);
+	}
+	for (i = 0; i < n; i++) {
+		const struct vring_desc *d = &vq->desc[heads[i] & mask];
 		uint64_t len = RTE_MIN(fill_len[i], (uint32_t)VHD_MAX_FRAME_LEN);
 		const uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d->addr, &len);
 		uint64_t off;
