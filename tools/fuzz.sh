@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Fuzzes the datapath (tests/fuzz/fuzz_virtq.c) for a bounded time.
+# Fuzzes the datapath (tests/fuzz/fuzz_virtq.c) or, with
+# VHOSTD_FUZZ_TARGET=fuzz_vhost_msg, the control path's message checks
+# (tests/fuzz/fuzz_vhost_msg.c) for a bounded time.
 #
 #   tools/fuzz.sh [SECONDS] [LIBFUZZER_ARGS...]      (default 60 s)
 #
@@ -8,7 +10,7 @@
 # the target, runs it on a fresh copy of tests/fuzz/corpus/ and prints the
 # executions, coverage and speed. Exits 1 on any finding (crash, sanitizer
 # report, failed invariant, timeout, leak); its input is left in
-# build-fuzz/fuzz-run/artifacts/ and the log in build-fuzz/fuzz-run/fuzz.log.
+# build-fuzz/fuzz-run-TARGET/artifacts/ and the log in build-fuzz/fuzz-run-TARGET/fuzz.log.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,20 +21,26 @@ if ! [[ $secs =~ ^[0-9]+$ ]] || [ "$secs" -eq 0 ]; then
 	exit 2
 fi
 
+target=${VHOSTD_FUZZ_TARGET:-fuzz_virtq}
+case $target in
+fuzz_virtq) seeds=tests/fuzz/corpus ;;
+fuzz_vhost_msg) seeds=tests/fuzz/corpus_vhost_msg ;;
+*) echo "VHOSTD_FUZZ_TARGET=$target: want fuzz_virtq or fuzz_vhost_msg" >&2; exit 2 ;;
+esac
 build="build-fuzz"
 if [ ! -f $build/build.ninja ]; then
 	CC=clang meson setup $build -Db_sanitize=address,undefined -Db_lundef=false
 fi
-ninja -C $build tests/fuzz/fuzz_virtq
-bin=$build/tests/fuzz/fuzz_virtq
+ninja -C $build tests/fuzz/$target
+bin=$build/tests/fuzz/$target
 
-run=$build/fuzz-run
+run=$build/fuzz-run-$target
 rm -rf $run
 mkdir -p $run/corpus $run/artifacts
-cp tests/fuzz/corpus/* $run/corpus/
+cp $seeds/* $run/corpus/
 nseeds=$(find $run/corpus -type f | wc -l)
 
-echo "fuzz_virtq: ${secs} s on $nseeds seeds (log: $run/fuzz.log)"
+echo "$target: ${secs} s on $nseeds seeds (log: $run/fuzz.log)"
 rc=0
 # -timeout: one input taking more than 10 s is a finding (a hang)
 "$bin" -max_total_time="$secs" -error_exitcode=1 -timeout=10 -max_len=8192 -print_final_stats=1 \
@@ -45,18 +53,18 @@ eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' $run/fuzz.log)
 cov=$(sed -En 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
 ft=$(sed -En 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
 corp=$(sed -En 's/.* corp: ([0-9]+\/[0-9]+[a-zA-Z]*).*/\1/p' <<<"$last")
-echo "fuzz_virtq: execs ${execs:-?} (${eps:-?}/s) cov ${cov:-?} ft ${ft:-?} corpus ${corp:-?}"
+echo "$target: execs ${execs:-?} (${eps:-?}/s) cov ${cov:-?} ft ${ft:-?} corpus ${corp:-?}"
 if [ -n "$last" ]; then
-	echo "fuzz_virtq: $last"
+	echo "$target: $last"
 fi
 
 findings=$(ls $run/artifacts)
 if [ "$rc" -ne 0 ] && [ -z "$findings" ] && ! grep -qE '^==[0-9]+==|invariant failed' $run/fuzz.log; then
-	echo "fuzz_virtq: run failed or was interrupted (exit $rc), see $run/fuzz.log" >&2
+	echo "$target: run failed or was interrupted (exit $rc), see $run/fuzz.log" >&2
 	exit 1
 fi
 if [ "$rc" -ne 0 ] || [ -n "$findings" ]; then
-	echo "fuzz_virtq: FINDING (exit $rc):" >&2
+	echo "$target: FINDING (exit $rc):" >&2
 	grep -E 'ERROR: |runtime error|invariant failed|SUMMARY|Test unit written' $run/fuzz.log |
 		head -n 20 >&2 || true
 	for f in $findings; do
@@ -64,4 +72,4 @@ if [ "$rc" -ne 0 ] || [ -n "$findings" ]; then
 	done
 	exit 1
 fi
-echo "fuzz_virtq: no findings"
+echo "$target: no findings"

@@ -4,7 +4,9 @@
 #   1. meson test in build/: datapath unit tests, command line, testpmd
 #      virtio-user integration, two QEMU guests, restarts;
 #   2. the unit tests again under ASan + UBSan (build-asan/);
-#   3. the libFuzzer target for VHOSTD_FUZZ_SECONDS (default 60) s.
+#   3. the libFuzzer targets: the datapath for VHOSTD_FUZZ_SECONDS (default
+#      60) s, the control path's message checks for VHOSTD_FUZZ_MSG_SECONDS
+#      (default 30) s.
 # Needs tools/setup.sh first. Ends with "test-all: N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -44,12 +46,18 @@ rc=$?
 count_meson build-asan
 [ $rc -eq 0 ] || echo "=== sanitizer unit tests failed (exit $rc)"
 
-echo "=== 3/3 fuzzing the datapath for ${VHOSTD_FUZZ_SECONDS:-60} s"
+echo "=== 3/3 fuzzing: the datapath for ${VHOSTD_FUZZ_SECONDS:-60} s, the message checks for ${VHOSTD_FUZZ_MSG_SECONDS:-30} s"
 if tools/fuzz.sh "${VHOSTD_FUZZ_SECONDS:-60}"; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))
-	echo "=== fuzzing found a problem (see build-fuzz/fuzz-run/)"
+	echo "=== fuzzing the datapath found a problem (see build-fuzz/fuzz-run-fuzz_virtq/)"
+fi
+if VHOSTD_FUZZ_TARGET=fuzz_vhost_msg tools/fuzz.sh "${VHOSTD_FUZZ_MSG_SECONDS:-30}"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+	echo "=== fuzzing the message checks found a problem (see build-fuzz/fuzz-run-fuzz_vhost_msg/)"
 fi
 
 echo "test-all: $passed passed, $failed failed, $skipped skipped"
