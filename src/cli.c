@@ -314,12 +314,24 @@ vhd_cli_check_paths(const struct vhd_config *cfg, FILE *err)
 				dir);
 			return -1;
 		}
-		/* anyone could replace our socket with their own */
-		if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		/*
+		 * Whoever may rename entries in the directory can swap our socket
+		 * for their own or for a link: only root and our own user may,
+		 * or anyone in a sticky directory like /tmp, where only an
+		 * entry's owner can rename or remove it.
+		 */
+		if (st.st_uid != 0 && st.st_uid != geteuid()) {
 			fprintf(err,
-				"vhostd: --socket %s: directory %s is writable by others "
+				"vhostd: --socket %s: directory %s belongs to uid %u, not to root "
+				"or to vhostd's user\n",
+				p->path, dir, (unsigned int)st.st_uid);
+			return -1;
+		}
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+			fprintf(err,
+				"vhostd: --socket %s: directory %s is writable by %s "
 				"without the sticky bit\n",
-				p->path, dir);
+				p->path, dir, (st.st_mode & S_IWOTH) ? "others" : "its group");
 			return -1;
 		}
 		if (lstat(p->path, &st) < 0) {

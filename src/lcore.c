@@ -5,8 +5,11 @@
  * the guest interrupts inside the datapath.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_errno.h>
@@ -19,6 +22,7 @@
 #include <rte_ring_elem.h>
 
 #include "vhostd/fwd.h"
+#include "vhostd/handover.h"
 #include "vhostd/lcore.h"
 #include "vhostd/log.h"
 #include "vhostd/mac_table.h"
@@ -27,7 +31,15 @@ VHD_LOG_REGISTER(lcore);
 
 #define CTRL_RING_SIZE 64
 #define INBOUND_RING_SIZE 4096
-#define HANDOVER_TIMEOUT_US (5 * 1000 * 1000)
+/* an attach not picked up by then is cancelled; a detach is waited for */
+#define ATTACH_TIMEOUT_S 2.0
+#define HANDOVER_LOG_EVERY_S 5.0
+/*
+ * The watchdog's period: a callfd write still under way after one to two
+ * periods is interrupted, and the port that made it block is faulted.
+ */
+#define WATCHDOG_PERIOD_US (50 * 1000)
+#define WATCHDOG_SIGNAL SIGUSR2
 /*
  * A port that brought nothing for IDLE_AFTER polls in a row leaves the busy
  * list and is polled only in the full pass every IDLE_POLL_EVERY loops, so
@@ -43,6 +55,7 @@ struct ctrl_msg {
 	uint32_t type;
 	uint16_t port_id;
 	uint16_t pad;
+	uint32_t request; /* see handover.h */
 	struct vhd_dev_snapshot *snap;
 };
 
@@ -62,6 +75,7 @@ struct out_buf {
 struct worker {
 	unsigned int lcore_id;
 	bool used;
+	pthread_t thread; /* for the watchdog's signal */
 	struct rte_ring *ctrl;
 	struct rte_ring *inbound;
 	uint16_t nports;
@@ -79,6 +93,9 @@ struct worker {
 
 static struct worker workers[RTE_MAX_LCORE];
 static bool workers_running;
+static pthread_t watchdog_thread;
+static bool watchdog_running;
+static bool watchdog_stop;
 static struct vhd_mac_table *fwd_mac; /* NULL in pair mode */
 static bool single_copy;
 
@@ -96,7 +113,7 @@ port_transmit(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhd_dev_snapshot *snap = p->active;
 
-	if (likely(snap != NULL))
+	if (likely(snap != NULL && !vhd_port_is_faulted(p)))
 		vhd_virtq_tx_burst(&p->vq[snap->tx_vring], pkts, n);
 	else
 		p->tx_down_drops += n;
@@ -211,7 +228,7 @@ poll_port_direct(struct worker *w, struct vhd_port *p)
 		return -1;
 	peer = &vhd_ports[peer_id];
 	peer_snap = peer->active;
-	if (peer->lcore_id != w->lcore_id || peer_snap == NULL)
+	if (peer->lcore_id != w->lcore_id || peer_snap == NULL || vhd_port_is_faulted(peer))
 		return -1;
 	/* keep the order: what the mbuf path queued for the peer goes first */
 	out_flush_one(w, peer->id);
@@ -260,7 +277,8 @@ poll_entry(struct worker *w, uint16_t i, uint32_t now, unsigned int *moved)
 	struct vhd_port *p = &vhd_ports[w->port_ids[i]];
 	unsigned int got;
 
-	if (p->active == NULL)
+	/* a faulted port's memory or callfd is not to be touched again */
+	if (p->active == NULL || vhd_port_is_faulted(p))
 		return false;
 	got = poll_port(w, p, now);
 	*moved += got;
@@ -363,10 +381,14 @@ handle_ctrl(struct worker *w)
 	while (rte_ring_dequeue_elem(w->ctrl, &msg, sizeof(msg)) == 0) {
 		struct vhd_port *p = &vhd_ports[msg.port_id];
 
+		/* cancelled or superseded: the snapshot is not ours */
+		if (!vhd_handover_claim(p, msg.request))
+			continue;
 		if (msg.type == CTRL_ATTACH)
 			port_attach(p, msg.snap);
 		else
 			port_detach(w, p);
+		vhd_handover_complete(p, msg.request);
 	}
 }
 
@@ -377,6 +399,7 @@ worker_main(void *arg)
 	uint64_t tsc_prev = rte_rdtsc();
 	uint16_t i;
 
+	__atomic_store_n(&w->thread, pthread_self(), __ATOMIC_RELEASE);
 	if (fwd_mac != NULL)
 		vhd_mac_table_reader_online(fwd_mac, w->lcore_id);
 	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
@@ -457,12 +480,62 @@ vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 	return 0;
 }
 
+/* Only there to make a blocked write return EINTR (no SA_RESTART). */
+static void
+on_watchdog_signal(int sig)
+{
+	RTE_SET_USED(sig);
+}
+
+/*
+ * Interrupts callfd writes that block. vhostd makes every callfd
+ * non-blocking, but the flag belongs to a file description the frontend
+ * shares and can clear again; with the eventfd's counter full, the write
+ * would then hang the lcore and every port on it. A write still under way
+ * after one to two periods is interrupted by a signal, and its port is
+ * faulted so the lcore never writes there again.
+ */
+static void *
+watchdog_main(void *arg)
+{
+	static uint32_t seen[VHD_MAX_PORTS][VHD_MAX_VRINGS];
+	uint16_t i, r;
+
+	RTE_SET_USED(arg);
+	while (!__atomic_load_n(&watchdog_stop, __ATOMIC_RELAXED)) {
+		usleep(WATCHDOG_PERIOD_US);
+		for (i = 0; i < vhd_nports; i++) {
+			struct vhd_port *p = &vhd_ports[i];
+
+			for (r = 0; r < VHD_MAX_VRINGS; r++) {
+				uint32_t seq = __atomic_load_n(&p->vq[r].notify_seq,
+							       __ATOMIC_RELAXED);
+
+				if ((seq & 1) && seq == seen[i][r]) {
+					__atomic_store_n(&p->faulted, true, __ATOMIC_RELAXED);
+					VHD_PORT_COUNT(p, interrupt_stalls);
+					pthread_kill(__atomic_load_n(&workers[p->lcore_id].thread,
+								     __ATOMIC_ACQUIRE),
+						     WATCHDOG_SIGNAL);
+				}
+				seen[i][r] = seq;
+			}
+		}
+	}
+	return NULL;
+}
+
 int
 vhd_lcores_launch(void)
 {
+	struct sigaction sa;
 	unsigned int lcore;
 	int rc;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_watchdog_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(WATCHDOG_SIGNAL, &sa, NULL);
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (!workers[lcore].used)
 			continue;
@@ -474,6 +547,13 @@ vhd_lcores_launch(void)
 		}
 	}
 	__atomic_store_n(&workers_running, true, __ATOMIC_RELEASE);
+	rc = pthread_create(&watchdog_thread, NULL, watchdog_main, NULL);
+	if (rc != 0) {
+		VHD_LOG(ERR, "cannot start the callfd watchdog: %s", strerror(rc));
+		vhd_lcores_stop();
+		return -rc;
+	}
+	watchdog_running = true;
 	return 0;
 }
 
@@ -500,6 +580,12 @@ vhd_lcores_stop(void)
 	RTE_LCORE_FOREACH_WORKER(lcore)
 		__atomic_store_n(&workers[lcore].stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	/* only now: a write may still need interrupting while the lcores stop */
+	if (watchdog_running) {
+		__atomic_store_n(&watchdog_stop, true, __ATOMIC_RELAXED);
+		pthread_join(watchdog_thread, NULL);
+		watchdog_running = false;
+	}
 	__atomic_store_n(&workers_running, false, __ATOMIC_RELEASE);
 	RTE_LCORE_FOREACH_WORKER(lcore)
 		if (workers[lcore].used)
@@ -521,31 +607,60 @@ vhd_lcores_free(void)
 	}
 }
 
-/* Sends a control message and waits until the port's active snapshot is want. */
+static double
+now_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Sends a request to the port's lcore and waits until the lcore applied it.
+ * With a timeout, a request still unclaimed by then is cancelled and never
+ * applied (handover.h); timeout 0 waits as long as it takes. Called with the
+ * port's registry lock held. Returns 0 or -ETIMEDOUT.
+ */
 static int
 handover(struct vhd_port *p, enum ctrl_type type, struct vhd_dev_snapshot *snap,
-	 struct vhd_dev_snapshot *want)
+	 double timeout_s)
 {
 	struct ctrl_msg msg = {.type = type, .port_id = p->id, .snap = snap};
-	unsigned int waited;
+	double start = now_monotonic(), next_log = start + HANDOVER_LOG_EVERY_S;
 
+	msg.request = vhd_handover_post(p);
 	if (!__atomic_load_n(&workers_running, __ATOMIC_ACQUIRE)) {
 		/* no lcore polls: nobody else can be touching the port */
+		vhd_handover_claim(p, msg.request);
 		if (type == CTRL_ATTACH)
 			port_attach(p, snap);
 		else
 			port_detach(&workers[p->lcore_id], p);
+		vhd_handover_complete(p, msg.request);
 		return 0;
 	}
 	while (rte_ring_enqueue_elem(workers[p->lcore_id].ctrl, &msg, sizeof(msg)) != 0)
 		usleep(100);
-	for (waited = 0; waited < HANDOVER_TIMEOUT_US; waited += 50) {
-		if (__atomic_load_n(&p->active, __ATOMIC_ACQUIRE) == want)
-			return 0;
+	while (!vhd_handover_is_done(p, msg.request)) {
+		double now = now_monotonic();
+
+		if (timeout_s > 0 && now - start >= timeout_s) {
+			if (vhd_handover_cancel(p, msg.request)) {
+				VHD_LOG(ERR, "port %u: lcore %u did not answer in %.1f s, cancelled",
+					p->id, p->lcore_id, timeout_s);
+				return -ETIMEDOUT;
+			}
+			timeout_s = 0; /* claimed just now: it is being applied */
+		}
+		if (now >= next_log) {
+			VHD_LOG(WARNING, "port %u: still waiting for lcore %u after %.0f s", p->id,
+				p->lcore_id, now - start);
+			next_log += HANDOVER_LOG_EVERY_S;
+		}
 		usleep(50);
 	}
-	VHD_LOG(ERR, "port %u: lcore %u did not answer in time", p->id, p->lcore_id);
-	return -ETIMEDOUT;
+	return 0;
 }
 
 unsigned int
@@ -571,7 +686,7 @@ vhd_lcores_load(struct vhd_lcore_load *out, unsigned int max)
 int
 vhd_lcore_attach(struct vhd_port *p, struct vhd_dev_snapshot *snap)
 {
-	return handover(p, CTRL_ATTACH, snap, snap);
+	return handover(p, CTRL_ATTACH, snap, ATTACH_TIMEOUT_S);
 }
 
 struct vhd_dev_snapshot *
@@ -581,8 +696,7 @@ vhd_lcore_detach(struct vhd_port *p)
 
 	if (snap == NULL)
 		return NULL;
-	/* a lcore that never lets go would leave us nothing safe to free */
-	while (handover(p, CTRL_DETACH, NULL, NULL) != 0)
-		;
+	/* the library unmaps the memory after we return: wait however long it takes */
+	handover(p, CTRL_DETACH, NULL, 0);
 	return snap;
 }

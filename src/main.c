@@ -22,6 +22,7 @@
 
 #include "vhostd/config.h"
 #include "vhostd/fwd.h"
+#include "vhostd/guest_fault.h"
 #include "vhostd/lcore.h"
 #include "vhostd/log.h"
 #include "vhostd/mac_table.h"
@@ -195,6 +196,11 @@ main(int argc, char **argv)
 	}
 
 	vhd_stats_telemetry_register();
+	rc = vhd_guest_fault_init();
+	if (rc != 0) {
+		VHD_LOG(ERR, "cannot install the SIGBUS handler: %s", strerror(-rc));
+		goto out_eal;
+	}
 	rc = -ENOMEM;
 	vhd_nports = cfg.nports;
 	vhd_ports = rte_zmalloc("vhd_ports", sizeof(*vhd_ports) * cfg.nports, RTE_CACHE_LINE_SIZE);

@@ -8,10 +8,12 @@
  * against each other; the datapath never takes it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,22 +22,14 @@
 
 #include <rte_vhost.h>
 
+#include "vhostd/guest_fault.h"
 #include "vhostd/lcore.h"
 #include "vhostd/log.h"
 #include "vhostd/pool.h"
 #include "vhostd/registry.h"
+#include "vhostd/vhost_msg.h"
 
 VHD_LOG_REGISTER(registry);
-
-/* vhost-user requests after which ring addresses or memory may have moved */
-enum {
-	REQ_SET_FEATURES = 2,
-	REQ_SET_MEM_TABLE = 5,
-	REQ_SET_VRING_NUM = 8,
-	REQ_SET_VRING_ADDR = 9,
-	REQ_SET_VRING_BASE = 10,
-	REQ_SET_VRING_KICK = 12,
-};
 
 /* Only what the datapath really implements. */
 #define VHD_VIRTIO_FEATURES                                                               \
@@ -43,14 +37,21 @@ enum {
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |       \
 	 (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))
 
+/*
+ * What the registry knows of a port's one connection. Everything but the
+ * lock is reset when a connection starts: nothing of a previous frontend's
+ * state may leak into the next one's.
+ */
 struct port_ctl {
 	pthread_mutex_t lock;
-	int vid;
 	bool registered;
+	int conn_vid;  /* the accepted connection, -1: none */
+	int vid;       /* the running device (== conn_vid once started) */
 	bool running;  /* between new_device and destroy_device */
 	bool paused;   /* a message that may move rings or memory is being handled */
 	bool attached; /* the lcore polls a snapshot of this device */
-	bool ready[VHD_MAX_VRINGS]; /* vrings the library says are usable */
+	bool mem_ok;   /* the library mapped a memory table, and it still stands */
+	bool ready[VHD_MAX_VRINGS]; /* exactly what vring_state_changed said */
 };
 
 static struct port_ctl ctls[VHD_MAX_PORTS];
@@ -69,6 +70,63 @@ port_by_vid(int vid)
 	return NULL;
 }
 
+/* Frees a snapshot the lcore no longer holds, with the callfds it owns. */
+static void
+snapshot_free(struct vhd_dev_snapshot *snap)
+{
+	uint16_t r;
+
+	if (snap == NULL)
+		return;
+	for (r = 0; r < VHD_MAX_VRINGS; r++)
+		if (snap->vring[r].callfd >= 0)
+			close(snap->vring[r].callfd);
+	free(snap);
+}
+
+/*
+ * A region whose file is now shorter than what was mapped: touching the
+ * rest raises SIGBUS. Checked at every snapshot; a file that shrinks later
+ * is caught by guest_fault.c.
+ */
+static bool
+region_file_shrunk(const struct vhd_port *p, const struct rte_vhost_mem_region *reg)
+{
+	uint64_t offset = reg->host_user_addr - (uint64_t)(uintptr_t)reg->mmap_addr;
+	struct stat st;
+
+	if (fstat(reg->fd, &st) == 0 && (uint64_t)st.st_size >= offset + reg->size)
+		return false;
+	VHD_LOG(ERR, "port %u: memory file of region at 0x%" PRIx64 " is shorter than mapped",
+		p->id, reg->guest_phys_addr);
+	return true;
+}
+
+/*
+ * Our own reference to a vring's callfd: the library closes its copy on
+ * SET_VRING_CALL and the number may then go to another connection; ours
+ * stays this eventfd until the snapshot is freed. It is made non-blocking
+ * (a frontend can still clear that flag: the lcore watchdog covers it).
+ */
+static int
+callfd_own(const struct vhd_port *p, uint16_t r, int fd)
+{
+	int own;
+
+	if (!vhd_fd_is_eventfd(fd)) {
+		VHD_LOG(ERR, "port %u: vring %u callfd is not an eventfd, not polled", p->id, r);
+		return -1;
+	}
+	own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0 || fcntl(own, F_SETFL, fcntl(own, F_GETFL) | O_NONBLOCK) != 0) {
+		VHD_LOG(ERR, "port %u: vring %u callfd: %s", p->id, r, strerror(errno));
+		if (own >= 0)
+			close(own);
+		return -1;
+	}
+	return own;
+}
+
 /* Gathers what the datapath needs to poll the device. */
 static struct vhd_dev_snapshot *
 snapshot_build(struct vhd_port *p, int vid)
@@ -79,10 +137,15 @@ snapshot_build(struct vhd_port *p, int vid)
 	uint16_t nr, r;
 	uint32_t i;
 
+	/* after a failed SET_MEM_TABLE the library has no table at all */
+	if (!ctl->mem_ok || vhd_port_is_faulted(p))
+		return NULL;
 	snap = calloc(1, sizeof(*snap));
 	if (snap == NULL)
 		return NULL;
 	snap->vid = vid;
+	for (r = 0; r < VHD_MAX_VRINGS; r++)
+		snap->vring[r].callfd = -1;
 	if (rte_vhost_get_negotiated_features(vid, &snap->features) != 0)
 		goto fail;
 	if (rte_vhost_get_mem_table(vid, &mem) != 0)
@@ -97,6 +160,8 @@ snapshot_build(struct vhd_port *p, int vid)
 		snap->mem.regions[i].guest_phys_addr = mem->regions[i].guest_phys_addr;
 		snap->mem.regions[i].size = mem->regions[i].size;
 		snap->mem.regions[i].host_addr = mem->regions[i].host_user_addr;
+		if (region_file_shrunk(p, &mem->regions[i]))
+			goto fail;
 	}
 	free(mem);
 	mem = NULL;
@@ -117,21 +182,26 @@ snapshot_build(struct vhd_port *p, int vid)
 		struct vhd_vring_info *vi = &snap->vring[r];
 		struct rte_vhost_vring vr;
 
-		if (!ctl->ready[r] || rte_vhost_get_vhost_vring(vid, r, &vr) != 0 ||
-		    vr.desc == NULL || vr.avail == NULL || vr.used == NULL)
+		if (!ctl->ready[r] || rte_vhost_get_vhost_vring(vid, r, &vr) != 0)
 			continue;
-		if (vr.size == 0 || vr.size > VHD_VIRTQ_SIZE_MAX || (vr.size & (vr.size - 1))) {
-			VHD_LOG(ERR, "port %u: vring %u has bad size %u, not polled", p->id, r,
-				vr.size);
+		/* the size may have changed since the library checked the addresses */
+		if (vhd_virtq_rings_check(&snap->mem, vr.desc, vr.avail, vr.used, vr.size) != 0) {
+			VHD_LOG(ERR,
+				"port %u: vring %u (size %u) lies outside guest memory, not polled",
+				p->id, r, vr.size);
 			continue;
 		}
 		if (rte_vhost_get_vring_base(vid, r, &vi->last_avail_idx, &vi->last_used_idx))
 			continue;
+		if (vr.callfd >= 0) {
+			vi->callfd = callfd_own(p, r, vr.callfd);
+			if (vi->callfd < 0)
+				continue;
+		}
 		vi->desc = vr.desc;
 		vi->avail = vr.avail;
 		vi->used = vr.used;
 		vi->size = vr.size;
-		vi->callfd = vr.callfd;
 		if (r % 2 == 0 && snap->tx_vring == UINT16_MAX)
 			snap->tx_vring = r;
 	}
@@ -141,10 +211,11 @@ snapshot_build(struct vhd_port *p, int vid)
 		goto fail;
 	}
 	snap->pool = vhd_pool_for_socket(rte_vhost_get_numa_node(vid));
+	vhd_guest_fault_track(p->id, &snap->mem);
 	return snap;
 fail:
 	free(mem);
-	free(snap);
+	snapshot_free(snap);
 	return NULL;
 }
 
@@ -157,8 +228,8 @@ port_start(struct vhd_port *p, int vid)
 	if (snap == NULL)
 		return -EINVAL;
 	if (vhd_lcore_attach(p, snap) != 0) {
-		/* the lcore may still pick it up: take it back before freeing */
-		free(vhd_lcore_detach(p));
+		/* cancelled: the lcore will never use it */
+		snapshot_free(snap);
 		return -ETIMEDOUT;
 	}
 	ctls[p->id].attached = true;
@@ -182,7 +253,7 @@ port_stop(struct vhd_port *p)
 		if (snap->vring[r].desc != NULL)
 			rte_vhost_set_vring_base(snap->vid, r, snap->final_avail_idx[r],
 						 snap->final_used_idx[r]);
-	free(snap);
+	snapshot_free(snap);
 }
 
 /* Re-reads the device and re-attaches it, if it runs and is not mid-change. */
@@ -197,30 +268,51 @@ port_refresh(struct vhd_port *p)
 		port_start(p, ctl->vid);
 }
 
+/* Closes the fds a refused message brought: the library leaves them to us. */
+static void
+msg_close_fds(struct vhd_msg *m)
+{
+	int i;
+
+	for (i = 0; i < m->fd_num && i < VHD_MSG_MAX_FDS; i++)
+		if (m->fds[i] >= 0) {
+			close(m->fds[i]);
+			m->fds[i] = -1;
+		}
+	m->fd_num = 0;
+}
+
+/*
+ * Runs before librte_vhost handles any message of our connection: refuses
+ * what we would not poll safely (the library then nacks it when the
+ * frontend asked for a reply, or drops the connection), and lets the lcore
+ * go of the device before anything it polls can move or be unmapped.
+ */
 static enum rte_vhost_msg_result
 pre_msg(int vid, void *msg)
 {
-	uint32_t request = *(const uint32_t *)msg; /* the request leads the message */
+	struct vhd_msg *m = msg;
 	struct vhd_port *p = port_by_vid(vid);
 	struct port_ctl *ctl;
+	char why[160], name[32];
 
 	if (p == NULL)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	switch (request) {
-	case REQ_SET_FEATURES:
-	case REQ_SET_MEM_TABLE:
-	case REQ_SET_VRING_NUM:
-	case REQ_SET_VRING_ADDR:
-	case REQ_SET_VRING_BASE:
-	case REQ_SET_VRING_KICK:
-		break;
-	default:
-		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	}
 	ctl = &ctls[p->id];
+	if (vhd_msg_check(m, 2 * p->cfg->queues, why, sizeof(why)) != 0) {
+		VHD_PORT_COUNT(p, msg_refused);
+		VHD_LOG(ERR, "port %u (%s): refused %s: %s", p->id, p->cfg->path,
+			vhd_msg_name(m->request, name, sizeof(name)), why);
+		msg_close_fds(m);
+		return RTE_VHOST_MSG_RESULT_ERR;
+	}
+	if (!vhd_msg_changes_rings(m->request))
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	pthread_mutex_lock(&ctl->lock);
-	/* the library may unmap the old memory: stop using it first */
-	if (ctl->running && ctl->vid == vid) {
+	if (ctl->conn_vid == vid) {
+		/* the library frees the old table first, even if the new one fails */
+		if (m->request == VHD_MSG_SET_MEM_TABLE)
+			ctl->mem_ok = false;
 		ctl->paused = true;
 		port_refresh(p);
 	}
@@ -228,20 +320,33 @@ pre_msg(int vid, void *msg)
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
+/*
+ * Runs after a message the library handled successfully (never after a
+ * failed one: a port paused by a failed message stays detached until the
+ * next message that succeeds, and without a memory table until a
+ * SET_MEM_TABLE succeeds).
+ */
 static enum rte_vhost_msg_result
 post_msg(int vid, void *msg)
 {
+	const struct vhd_msg *m = msg;
 	struct vhd_port *p = port_by_vid(vid);
 	struct port_ctl *ctl;
 
-	RTE_SET_USED(msg);
 	if (p == NULL)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	ctl = &ctls[p->id];
 	pthread_mutex_lock(&ctl->lock);
-	if (ctl->paused && ctl->vid == vid) {
-		ctl->paused = false;
-		port_refresh(p);
+	if (ctl->conn_vid == vid) {
+		if (m->request == VHD_MSG_SET_MEM_TABLE) {
+			ctl->mem_ok = true;
+			/* fresh memory: a port that faulted may run again */
+			__atomic_store_n(&p->faulted, false, __ATOMIC_RELAXED);
+		}
+		if (ctl->paused) {
+			ctl->paused = false;
+			port_refresh(p);
+		}
 	}
 	pthread_mutex_unlock(&ctl->lock);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
@@ -252,28 +357,87 @@ static const struct rte_vhost_user_extern_ops extern_ops = {
 	.post_msg_handle = post_msg,
 };
 
+/*
+ * One frontend per port: a second connection to a server socket would
+ * rewrite the first one's vrings. It is refused and the first one stays.
+ */
+static int
+new_connection(int vid)
+{
+	struct vhd_port *p = port_by_vid(vid);
+	struct port_ctl *ctl;
+	int rc = 0;
+
+	if (p == NULL)
+		return -1;
+	ctl = &ctls[p->id];
+	pthread_mutex_lock(&ctl->lock);
+	if (ctl->conn_vid >= 0) {
+		VHD_PORT_COUNT(p, msg_refused);
+		rc = -1;
+	} else {
+		ctl->conn_vid = vid;
+		ctl->vid = -1;
+		ctl->running = false;
+		ctl->paused = false;
+		ctl->mem_ok = false;
+		memset(ctl->ready, 0, sizeof(ctl->ready));
+		__atomic_store_n(&p->faulted, false, __ATOMIC_RELAXED);
+		/* from the first message on, so nothing reaches the library unchecked */
+		if (rte_vhost_extern_callback_register(vid, &extern_ops, NULL) != 0)
+			rc = -1;
+		if (rc != 0)
+			ctl->conn_vid = -1;
+	}
+	pthread_mutex_unlock(&ctl->lock);
+	if (rc != 0)
+		VHD_LOG(ERR, "port %u (%s): refused a second connection; the first one stays",
+			p->id, p->cfg->path);
+	return rc;
+}
+
+static void
+destroy_connection(int vid)
+{
+	struct vhd_port *p = port_by_vid(vid);
+	struct port_ctl *ctl;
+
+	if (p == NULL)
+		return;
+	ctl = &ctls[p->id];
+	pthread_mutex_lock(&ctl->lock);
+	if (ctl->conn_vid == vid) {
+		/* destroy_device ran first if the device had started */
+		if (ctl->attached)
+			port_stop(p);
+		ctl->conn_vid = -1;
+		ctl->running = false;
+		ctl->mem_ok = false;
+		vhd_guest_fault_untrack(p->id);
+	}
+	pthread_mutex_unlock(&ctl->lock);
+}
+
 static int
 new_device(int vid)
 {
 	struct vhd_port *p = port_by_vid(vid);
 	struct port_ctl *ctl;
 	uint64_t features = 0;
-	int rc;
+	int rc = -EINVAL;
 
 	if (p == NULL)
 		return -1;
 	ctl = &ctls[p->id];
 	pthread_mutex_lock(&ctl->lock);
-	if (ctl->attached)
-		port_stop(p);
-	ctl->vid = vid;
-	ctl->paused = false;
-	/* the library starts a device only once every vring it set up is ready */
-	memset(ctl->ready, true, sizeof(ctl->ready));
-	rc = port_start(p, vid);
-	if (rc == 0) {
+	if (ctl->conn_vid == vid) {
+		if (ctl->attached)
+			port_stop(p);
+		ctl->vid = vid;
+		ctl->paused = false;
+		rc = port_start(p, vid);
+		/* running even if nothing could be polled yet: later messages retry */
 		ctl->running = true;
-		rte_vhost_extern_callback_register(vid, &extern_ops, NULL);
 	}
 	pthread_mutex_unlock(&ctl->lock);
 
@@ -282,9 +446,9 @@ new_device(int vid)
 		VHD_LOG(INFO, "port %u (%s): device started, features 0x%" PRIx64 ", %u vrings",
 			p->id, p->cfg->path, features, rte_vhost_get_vring_num(vid));
 	else
-		VHD_LOG(ERR, "port %u (%s): cannot start device: %s", p->id, p->cfg->path,
+		VHD_LOG(ERR, "port %u (%s): device not polled yet: %s", p->id, p->cfg->path,
 			strerror(-rc));
-	return rc == 0 ? 0 : -1;
+	return 0;
 }
 
 static void
@@ -317,10 +481,10 @@ vring_state_changed(int vid, uint16_t queue_id, int enable)
 		return 0;
 	ctl = &ctls[p->id];
 	pthread_mutex_lock(&ctl->lock);
-	if (ctl->ready[queue_id] != !!enable) {
+	if (ctl->conn_vid == vid && ctl->ready[queue_id] != !!enable) {
 		ctl->ready[queue_id] = !!enable;
 		/* a vring going away may take its callfd with it: re-snapshot now */
-		if (ctl->running && ctl->vid == vid)
+		if (ctl->running)
 			port_refresh(p);
 	}
 	pthread_mutex_unlock(&ctl->lock);
@@ -341,7 +505,53 @@ static const struct rte_vhost_device_ops device_ops = {
 	.destroy_device = destroy_device,
 	.vring_state_changed = vring_state_changed,
 	.features_changed = features_changed,
+	.new_connection = new_connection,
+	.destroy_connection = destroy_connection,
 };
+
+/*
+ * Starts a socket. A server socket is created by bind() inside the library
+ * with its final mode (from the umask) and group (from this thread's
+ * filesystem gid), so it never exists with looser permissions, and nothing
+ * is changed by path afterwards where a link swapped in could redirect it.
+ * umask is process-wide: this runs before any other thread creates files.
+ */
+static int
+start_socket(const struct vhd_port_config *cfg)
+{
+	bool set_mode = !cfg->client && cfg->mode >= 0;
+	bool set_group = !cfg->client && cfg->gid >= 0;
+	mode_t old_mask = 0;
+	int old_fsgid = -1, rc;
+	struct stat st;
+
+	if (set_mode)
+		old_mask = umask(~(mode_t)cfg->mode & 0777);
+	if (set_group)
+		old_fsgid = setfsgid(cfg->gid);
+	rc = rte_vhost_driver_start(cfg->path);
+	if (set_group)
+		setfsgid(old_fsgid);
+	if (set_mode)
+		umask(old_mask);
+	if (rc != 0 || cfg->client)
+		return rc;
+	if (lstat(cfg->path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		VHD_LOG(ERR, "--socket %s: not our socket after listening", cfg->path);
+		return -EINVAL;
+	}
+	/*
+	 * Without CAP_SETGID the fsgid can only be one of our own groups: fall
+	 * back to changing the group of the file itself, never through a link.
+	 */
+	if (set_group && st.st_gid != (gid_t)cfg->gid &&
+	    fchownat(AT_FDCWD, cfg->path, -1, cfg->gid, AT_SYMLINK_NOFOLLOW) != 0) {
+		VHD_LOG(ERR, "--socket %s: cannot set group %ld: %s", cfg->path, cfg->gid,
+			strerror(errno));
+		return -EPERM;
+	}
+	return 0;
+}
 
 static int
 register_port(struct vhd_port *p)
@@ -362,25 +572,10 @@ register_port(struct vhd_port *p)
 		VHD_LOG(ERR, "--socket %s: cannot configure", cfg->path);
 		return -EINVAL;
 	}
-	if (rte_vhost_driver_start(cfg->path) != 0) {
+	if (start_socket(cfg) != 0) {
 		VHD_LOG(ERR, "--socket %s: cannot %s", cfg->path,
 			cfg->client ? "start connecting" : "listen");
 		return -EINVAL;
-	}
-	/* the socket file exists once the server listens */
-	if (cfg->mode >= 0 && chmod(cfg->path, cfg->mode) != 0) {
-		int err = errno;
-
-		VHD_LOG(ERR, "--socket %s: cannot set mode %o: %s", cfg->path, cfg->mode,
-			strerror(err));
-		return -err;
-	}
-	if (cfg->gid >= 0 && chown(cfg->path, -1, cfg->gid) != 0) {
-		int err = errno;
-
-		VHD_LOG(ERR, "--socket %s: cannot set group %ld: %s", cfg->path, cfg->gid,
-			strerror(err));
-		return -err;
 	}
 	return 0;
 }
@@ -394,6 +589,7 @@ vhd_registry_start(void)
 	for (i = 0; i < vhd_nports; i++) {
 		pthread_mutex_init(&ctls[i].lock, NULL);
 		ctls[i].vid = -1;
+		ctls[i].conn_vid = -1;
 	}
 	for (i = 0; i < vhd_nports; i++) {
 		rc = register_port(&vhd_ports[i]);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,8 +41,21 @@ vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t)
 			t->errors_by_kind[k] += READ(s->errors[k]);
 			t->errors += READ(s->errors[k]);
 		}
+		t->interrupts += READ(s->interrupts);
+		t->interrupts_failed += READ(s->interrupts_failed);
 	}
 	t->drops += READ(p->tx_down_drops) + READ(p->ring_full_drops);
+	t->msg_refused = READ(p->msg_refused);
+	t->mem_faults = READ(p->mem_faults);
+	t->interrupt_stalls = READ(p->interrupt_stalls);
+}
+
+const char *
+vhd_port_state(const struct vhd_port *p)
+{
+	if (vhd_port_is_faulted(p))
+		return "faulted";
+	return vhd_port_is_up(p) ? "up" : "down";
 }
 
 /* Resident set size in KiB, for spotting leaks from outside. */
@@ -103,9 +117,11 @@ vhd_stats_print(FILE *out)
 		fprintf(out,
 			"stats: port=%u path=%s state=%s rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64
 			" tx_pkts=%" PRIu64 " tx_bytes=%" PRIu64 " drops=%" PRIu64
-			" errors=%" PRIu64 " no_mbuf=%" PRIu64 "\n",
-			p->id, p->cfg->path, vhd_port_is_up(p) ? "up" : "down", t.rx_pkts,
-			t.rx_bytes, t.tx_pkts, t.tx_bytes, t.drops, t.errors, t.no_mbuf);
+			" errors=%" PRIu64 " no_mbuf=%" PRIu64 " msg_refused=%" PRIu64
+			" mem_faults=%" PRIu64 " interrupt_stalls=%" PRIu64 "\n",
+			p->id, p->cfg->path, vhd_port_state(p), t.rx_pkts, t.rx_bytes, t.tx_pkts,
+			t.tx_bytes, t.drops, t.errors, t.no_mbuf, t.msg_refused, t.mem_faults,
+			t.interrupt_stalls);
 	}
 	fflush(out);
 }
@@ -144,40 +160,93 @@ vhd_stats_report_errors(void)
 	}
 }
 
-/* Telemetry "/vhostd/ports": the same counters as the stats lines, per port. */
+/* One port's counters as a telemetry dict. */
+static int
+telemetry_port_dict(const struct vhd_port *p, struct rte_tel_data *d)
+{
+	struct vhd_port_totals t;
+	uint16_t k;
+
+	vhd_port_totals(p, &t);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "path", p->cfg->path);
+	rte_tel_data_add_dict_string(d, "state", vhd_port_state(p));
+	rte_tel_data_add_dict_u64(d, "rx_pkts", t.rx_pkts);
+	rte_tel_data_add_dict_u64(d, "rx_bytes", t.rx_bytes);
+	rte_tel_data_add_dict_u64(d, "tx_pkts", t.tx_pkts);
+	rte_tel_data_add_dict_u64(d, "tx_bytes", t.tx_bytes);
+	rte_tel_data_add_dict_u64(d, "drops", t.drops);
+	rte_tel_data_add_dict_u64(d, "no_mbuf", t.no_mbuf);
+	rte_tel_data_add_dict_u64(d, "errors", t.errors);
+	for (k = 0; k < VHD_DESC_ERR_MAX; k++)
+		rte_tel_data_add_dict_u64(d, vhd_desc_error_name(k), t.errors_by_kind[k]);
+	rte_tel_data_add_dict_u64(d, "msg_refused", t.msg_refused);
+	rte_tel_data_add_dict_u64(d, "mem_faults", t.mem_faults);
+	rte_tel_data_add_dict_u64(d, "interrupt_stalls", t.interrupt_stalls);
+	rte_tel_data_add_dict_u64(d, "interrupts", t.interrupts);
+	rte_tel_data_add_dict_u64(d, "interrupts_failed", t.interrupts_failed);
+	return 0;
+}
+
+/*
+ * Telemetry "/vhostd/ports": every port's counters, keyed "portN". A dict
+ * holds at most RTE_TEL_MAX_DICT_ENTRIES (256) entries, exactly
+ * VHD_MAX_PORTS, so nothing else goes in it (daemon counters are in
+ * /vhostd/daemon).
+ */
 static int
 telemetry_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct vhd_port_totals t;
 	char name[16];
-	uint16_t i, k;
+	uint16_t i;
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
+	RTE_BUILD_BUG_ON(VHD_MAX_PORTS > RTE_TEL_MAX_DICT_ENTRIES);
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_u64(d, "mbufs_in_use", vhd_pools_in_use());
 	for (i = 0; i < vhd_nports; i++) {
-		const struct vhd_port *p = &vhd_ports[i];
 		struct rte_tel_data *port = rte_tel_data_alloc();
 
 		if (port == NULL)
 			return -ENOMEM;
-		vhd_port_totals(p, &t);
-		rte_tel_data_start_dict(port);
-		rte_tel_data_add_dict_string(port, "path", p->cfg->path);
-		rte_tel_data_add_dict_string(port, "state", vhd_port_is_up(p) ? "up" : "down");
-		rte_tel_data_add_dict_u64(port, "rx_pkts", t.rx_pkts);
-		rte_tel_data_add_dict_u64(port, "rx_bytes", t.rx_bytes);
-		rte_tel_data_add_dict_u64(port, "tx_pkts", t.tx_pkts);
-		rte_tel_data_add_dict_u64(port, "tx_bytes", t.tx_bytes);
-		rte_tel_data_add_dict_u64(port, "drops", t.drops);
-		rte_tel_data_add_dict_u64(port, "no_mbuf", t.no_mbuf);
-		rte_tel_data_add_dict_u64(port, "errors", t.errors);
-		for (k = 0; k < VHD_DESC_ERR_MAX; k++)
-			rte_tel_data_add_dict_u64(port, vhd_desc_error_name(k), t.errors_by_kind[k]);
+		telemetry_port_dict(&vhd_ports[i], port);
 		snprintf(name, sizeof(name), "port%u", i);
-		rte_tel_data_add_dict_container(d, name, port, 0);
+		/* on failure the container is still ours to free */
+		if (rte_tel_data_add_dict_container(d, name, port, 0) != 0) {
+			rte_tel_data_free(port);
+			return -ENOSPC;
+		}
 	}
+	return 0;
+}
+
+/* Telemetry "/vhostd/port,N": one port's counters. */
+static int
+telemetry_port(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char *end;
+	unsigned long id;
+
+	RTE_SET_USED(cmd);
+	if (params == NULL || *params == '\0')
+		return -EINVAL;
+	errno = 0;
+	id = strtoul(params, &end, 10);
+	if (errno != 0 || *end != '\0' || id >= vhd_nports)
+		return -EINVAL;
+	return telemetry_port_dict(&vhd_ports[id], d);
+}
+
+/* Telemetry "/vhostd/daemon": what is not per port. */
+static int
+telemetry_daemon(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "mbufs_in_use", vhd_pools_in_use());
+	rte_tel_data_add_dict_u64(d, "ports", vhd_nports);
+	rte_tel_data_add_dict_u64(d, "rss_kib", rss_kib());
 	return 0;
 }
 
@@ -214,6 +283,10 @@ vhd_stats_telemetry_register(void)
 {
 	rte_telemetry_register_cmd("/vhostd/ports", telemetry_ports,
 				   "Per-port packet, drop and error counters. No parameters.");
+	rte_telemetry_register_cmd("/vhostd/port", telemetry_port,
+				   "One port's counters. Parameter: port id.");
+	rte_telemetry_register_cmd("/vhostd/daemon", telemetry_daemon,
+				   "mbufs in use, ports, resident memory. No parameters.");
 	rte_telemetry_register_cmd("/vhostd/lcores", telemetry_lcores,
 				   "Per-lcore busy/idle TSC cycles, busy loops, packets. No parameters.");
 }

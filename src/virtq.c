@@ -48,6 +48,28 @@ vhd_desc_error_name(enum vhd_desc_error e)
 }
 
 int
+vhd_virtq_rings_check(const struct vhd_mem_table *mem, const struct vring_desc *desc,
+		      const struct vring_avail *avail, const struct vring_used *used,
+		      uint16_t size)
+{
+	if (desc == NULL || avail == NULL || used == NULL || mem == NULL)
+		return -EINVAL;
+	if (size == 0 || size > VHD_VIRTQ_SIZE_MAX || (size & (size - 1)))
+		return -EINVAL;
+	/* alignments of virtio 1.0 section 2.6 */
+	if (((uintptr_t)desc & 15) || ((uintptr_t)avail & 1) || ((uintptr_t)used & 3))
+		return -EINVAL;
+	/* only the fields the datapath touches: no event idx is negotiated */
+	if (!vhd_mem_host_range_ok(mem, desc, (uint64_t)size * sizeof(*desc)) ||
+	    !vhd_mem_host_range_ok(mem, avail,
+				   sizeof(*avail) + (uint64_t)size * sizeof(avail->ring[0])) ||
+	    !vhd_mem_host_range_ok(mem, used,
+				   sizeof(*used) + (uint64_t)size * sizeof(used->ring[0])))
+		return -EINVAL;
+	return 0;
+}
+
+int
 vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features)
 {
 	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL || vq->mem == NULL)
@@ -215,8 +237,18 @@ used_ring_publish(struct vhd_virtq *vq, uint16_t used_idx)
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) & VRING_AVAIL_F_NO_INTERRUPT)
 		return;
-	if (vq->callfd >= 0 && write(vq->callfd, &one, sizeof(one)) == sizeof(one))
+	if (vq->callfd < 0)
+		return;
+	/*
+	 * Odd while the write is under way: a frontend can make its eventfd
+	 * block, and the lcore watchdog interrupts a write that stays odd.
+	 */
+	__atomic_store_n(&vq->notify_seq, vq->notify_seq + 1, __ATOMIC_RELAXED);
+	if (write(vq->callfd, &one, sizeof(one)) == sizeof(one))
 		vq->stats.interrupts++;
+	else
+		vq->stats.interrupts_failed++;
+	__atomic_store_n(&vq->notify_seq, vq->notify_seq + 1, __ATOMIC_RELAXED);
 }
 
 /* Entries the guest made available, or -1 when avail->idx is implausible. */

@@ -36,6 +36,26 @@ struct vhd_mem_table {
 int vhd_mem_table_check(const struct vhd_mem_table *mem);
 
 /*
+ * True when the host range [hva, hva + len) lies inside one region: what the
+ * control plane checks for ring addresses the library translated for us.
+ */
+static inline int
+vhd_mem_host_range_ok(const struct vhd_mem_table *mem, const void *hva, uint64_t len)
+{
+	uint64_t start = (uint64_t)(uintptr_t)hva;
+	uint32_t i;
+
+	for (i = 0; i < mem->nregions; i++) {
+		const struct vhd_mem_region *r = &mem->regions[i];
+		uint64_t off = start - r->host_addr;
+
+		if (start >= r->host_addr && off < r->size && len <= r->size - off)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Translates [gpa, gpa + *len) to a host pointer. On return *len is the part
  * that is contiguous in one region (at most the requested length). Returns NULL
  * when gpa is in no region. *hint is the index of the last region hit: it is

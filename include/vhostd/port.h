@@ -29,7 +29,7 @@ struct vhd_vring_info {
 	uint16_t size;
 	uint16_t last_avail_idx;
 	uint16_t last_used_idx;
-	int callfd;
+	int callfd; /* our own dup of the frontend's eventfd, non-blocking; -1: none */
 };
 
 struct vhd_dev_snapshot {
@@ -59,6 +59,22 @@ struct vhd_port {
 	uint64_t tx_down_drops; /* packets for this port while no guest was attached */
 	/* written by other lcores: their ring into our lcore was full */
 	uint64_t ring_full_drops;
+
+	/*
+	 * A frontend that broke the rules at runtime: its memory faulted
+	 * (SIGBUS, guest_fault.c) or its callfd stalled the lcore. The lcore
+	 * stops touching the port; the registry keeps it down until the
+	 * frontend maps new memory or reconnects. Set by any thread.
+	 */
+	bool faulted;
+	uint64_t mem_faults;       /* SIGBUS on this port's guest memory */
+	uint64_t interrupt_stalls; /* callfd writes that blocked and were interrupted */
+	uint64_t msg_refused;      /* vhost-user messages and connections refused */
+
+	/* hand-over with the polling lcore, see lcore.c */
+	uint32_t handover_next;    /* registry only: the last request's number */
+	uint32_t handover_pending; /* request the lcore may still apply, 0: none */
+	uint32_t handover_done;    /* the last request the lcore applied */
 };
 
 /* All ports, indexed by id; set up once in main() before any lcore runs. */
@@ -66,9 +82,19 @@ extern struct vhd_port *vhd_ports;
 extern uint16_t vhd_nports;
 
 static inline bool
+vhd_port_is_faulted(const struct vhd_port *p)
+{
+	return __atomic_load_n(&p->faulted, __ATOMIC_RELAXED);
+}
+
+/* Polled and able to take packets. */
+static inline bool
 vhd_port_is_up(const struct vhd_port *p)
 {
-	return __atomic_load_n(&p->active, __ATOMIC_ACQUIRE) != NULL;
+	return __atomic_load_n(&p->active, __ATOMIC_ACQUIRE) != NULL && !vhd_port_is_faulted(p);
 }
+
+/* Counts one event of a port from any thread. */
+#define VHD_PORT_COUNT(p, field) __atomic_fetch_add(&(p)->field, 1, __ATOMIC_RELAXED)
 
 #endif /* VHOSTD_PORT_H */

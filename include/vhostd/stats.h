@@ -17,7 +17,15 @@ struct vhd_port_totals {
 	uint64_t no_mbuf;  /* receive bursts deferred for lack of mbufs */
 	uint64_t errors;   /* malformed descriptor chains dropped */
 	uint64_t errors_by_kind[VHD_DESC_ERR_MAX];
+	uint64_t msg_refused;      /* vhost-user messages and connections refused */
+	uint64_t mem_faults;       /* SIGBUS on the guest's memory */
+	uint64_t interrupt_stalls; /* callfd writes that blocked */
+	uint64_t interrupts;       /* callfd writes */
+	uint64_t interrupts_failed;
 };
+
+/* "up", "down", or "faulted" (see port.h). */
+const char *vhd_port_state(const struct vhd_port *p);
 
 void vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t);
 
@@ -30,7 +38,7 @@ void vhd_stats_print(FILE *out);
 /* Logs, at most once per call per vring, bad chains counted since the last call. */
 void vhd_stats_report_errors(void);
 
-/* Registers the telemetry command /vhostd/ports (dpdk-telemetry.py). */
+/* Registers the telemetry commands /vhostd/ports, /vhostd/port, /vhostd/lcores. */
 void vhd_stats_telemetry_register(void);
 
 #endif /* VHOSTD_STATS_H */

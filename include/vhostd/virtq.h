@@ -9,7 +9,8 @@
  *     vring index).
  *
  * A virtqueue is owned by exactly one lcore; nothing here locks, logs or makes
- * a system call except the interrupt write to the guest's callfd.
+ * a system call except the interrupt write to the guest's callfd (non-blocking;
+ * should a frontend make it block, the lcore watchdog interrupts it).
  */
 #ifndef VHOSTD_VIRTQ_H
 #define VHOSTD_VIRTQ_H
@@ -50,6 +51,7 @@ struct vhd_virtq_stats {
 	uint64_t no_room;         /* tx: packets dropped, guest had no buffer */
 	uint64_t no_mbuf;         /* rx: bursts cut short, mempool empty */
 	uint64_t interrupts;      /* callfd writes */
+	uint64_t interrupts_failed; /* callfd writes refused (counter full) or interrupted */
 	uint64_t errors[VHD_DESC_ERR_MAX];
 };
 
@@ -73,6 +75,7 @@ struct vhd_virtq {
 	uint32_t flags;            /* VHD_VQ_F_* */
 	uint32_t mem_hint;         /* last region hit */
 	int callfd;                /* eventfd to interrupt the guest, -1 if none */
+	uint32_t notify_seq;       /* odd while a callfd write is under way */
 	const struct vhd_mem_table *mem;
 	/*
 	 * Used entries of the burst in progress, written to the guest's ring in
@@ -86,9 +89,20 @@ struct vhd_virtq {
 };
 
 /*
+ * Checks a split ring's three parts at size entries: each lies inside one
+ * region of mem and is aligned as the spec requires. The library checks ring
+ * addresses only when they are set, not when the size changes later
+ * (SET_VRING_NUM), so every snapshot checks again. Returns 0 or -EINVAL.
+ */
+int vhd_virtq_rings_check(const struct vhd_mem_table *mem, const struct vring_desc *desc,
+			  const struct vring_avail *avail, const struct vring_used *used,
+			  uint16_t size);
+
+/*
  * Prepares vq for polling: derives the header length from the features and
  * tells the guest not to kick (we poll). Ring pointers, size, positions and
  * callfd must already be filled in. Returns 0 or -EINVAL for a bad ring size.
+ * Where the rings lie is the caller's to check (vhd_virtq_rings_check).
  */
 int vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features);
 

@@ -172,6 +172,64 @@ test_keeps_positions(void **state)
 	rings_free(r);
 }
 
+/*
+ * Rings laid out in one 64 KiB region: a frontend that grows the ring
+ * (SET_VRING_NUM after the addresses were checked) pushes the used ring past
+ * the region's end, which vhd_virtq_rings_check must catch.
+ */
+static void
+test_rings_inside_region(void **state)
+{
+	const uint64_t region_size = 65536;
+	uint8_t *base = aligned_alloc(4096, region_size);
+	struct vhd_mem_table mem = {.nregions = 1};
+	struct vring_desc *desc = (void *)base;
+	struct vring_avail *avail;
+	struct vring_used *used;
+
+	(void)state;
+	assert_non_null(base);
+	mem.regions[0].guest_phys_addr = 0x100000;
+	mem.regions[0].size = region_size;
+	mem.regions[0].host_addr = (uint64_t)(uintptr_t)base;
+	/* 256 entries: desc 4096 B, avail 516 B, used 2052 B, legacy layout */
+	avail = (void *)(base + 4096);
+	used = (void *)(base + 8192);
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 256), 0);
+	/* the same pointers at 32768 entries reach far past the region */
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 32768), -EINVAL);
+	/* the used ring ends exactly at the region's end, then one byte past it */
+	used = (void *)(base + region_size - (4 + 8 * 256));
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 256), 0);
+	used = (void *)(base + region_size - (4 + 8 * 256) + 4);
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 256), -EINVAL);
+	used = (void *)(base + 8192);
+	/* before the region, and straddling its start */
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc - 1, avail, used, 256), -EINVAL);
+	/* misaligned parts */
+	assert_int_equal(vhd_virtq_rings_check(&mem, (void *)(base + 8), avail, used, 256),
+			 -EINVAL);
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc, (void *)(base + 4097), used, 256),
+			 -EINVAL);
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, (void *)(base + 8194), 256),
+			 -EINVAL);
+	/* bad sizes, missing parts, no table */
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 0), -EINVAL);
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 100), -EINVAL);
+	assert_int_equal(vhd_virtq_rings_check(&mem, NULL, avail, used, 256), -EINVAL);
+	assert_int_equal(vhd_virtq_rings_check(NULL, desc, avail, used, 256), -EINVAL);
+	/* a ring that straddles two adjacent regions is refused: the datapath
+	 * indexes rings as one host array */
+	mem.nregions = 2;
+	mem.regions[0].size = 4096;
+	mem.regions[1].guest_phys_addr = 0x101000;
+	mem.regions[1].size = region_size - 4096;
+	mem.regions[1].host_addr = (uint64_t)(uintptr_t)(base + 4096);
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 256), 0);
+	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 512), -EINVAL);
+	free(base);
+}
+
 static void
 test_error_names(void **state)
 {
@@ -200,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_sets_no_notify),
 		cmocka_unit_test(test_header_and_flags),
 		cmocka_unit_test(test_keeps_positions),
+		cmocka_unit_test(test_rings_inside_region),
 		cmocka_unit_test(test_error_names),
 	};
 
