@@ -127,15 +127,46 @@ callfd_own(const struct vhd_port *p, uint16_t r, int fd)
 	return own;
 }
 
+/*
+ * The library's memory table in our form. -EINVAL if a region's file shrank:
+ * the table is filled in all the same.
+ */
+static int
+mem_table_get(const struct vhd_port *p, int vid, struct vhd_mem_table *table)
+{
+	struct rte_vhost_memory *mem = NULL;
+	uint32_t i;
+	int rc = 0;
+
+	table->nregions = 0;
+	if (rte_vhost_get_mem_table(vid, &mem) != 0)
+		return -EINVAL;
+	if (mem->nregions > VHD_MAX_MEM_REGIONS) {
+		VHD_LOG(ERR, "port %u: %u memory regions, at most %d", p->id, mem->nregions,
+			VHD_MAX_MEM_REGIONS);
+		rc = -EINVAL;
+		goto out;
+	}
+	table->nregions = mem->nregions;
+	for (i = 0; i < mem->nregions; i++) {
+		table->regions[i].guest_phys_addr = mem->regions[i].guest_phys_addr;
+		table->regions[i].size = mem->regions[i].size;
+		table->regions[i].host_addr = mem->regions[i].host_user_addr;
+		if (region_file_shrunk(p, &mem->regions[i]))
+			rc = -EINVAL;
+	}
+out:
+	free(mem);
+	return rc;
+}
+
 /* Gathers what the datapath needs to poll the device. */
 static struct vhd_dev_snapshot *
 snapshot_build(struct vhd_port *p, int vid)
 {
 	struct port_ctl *ctl = &ctls[p->id];
-	struct rte_vhost_memory *mem = NULL;
 	struct vhd_dev_snapshot *snap;
 	uint16_t nr, r;
-	uint32_t i;
 
 	/* after a failed SET_MEM_TABLE the library has no table at all */
 	if (!ctl->mem_ok || vhd_port_is_faulted(p))
@@ -148,23 +179,8 @@ snapshot_build(struct vhd_port *p, int vid)
 		snap->vring[r].callfd = -1;
 	if (rte_vhost_get_negotiated_features(vid, &snap->features) != 0)
 		goto fail;
-	if (rte_vhost_get_mem_table(vid, &mem) != 0)
+	if (mem_table_get(p, vid, &snap->mem) != 0)
 		goto fail;
-	if (mem->nregions > VHD_MAX_MEM_REGIONS) {
-		VHD_LOG(ERR, "port %u: %u memory regions, at most %d", p->id, mem->nregions,
-			VHD_MAX_MEM_REGIONS);
-		goto fail;
-	}
-	snap->mem.nregions = mem->nregions;
-	for (i = 0; i < mem->nregions; i++) {
-		snap->mem.regions[i].guest_phys_addr = mem->regions[i].guest_phys_addr;
-		snap->mem.regions[i].size = mem->regions[i].size;
-		snap->mem.regions[i].host_addr = mem->regions[i].host_user_addr;
-		if (region_file_shrunk(p, &mem->regions[i]))
-			goto fail;
-	}
-	free(mem);
-	mem = NULL;
 	if (vhd_mem_table_check(&snap->mem) != 0) {
 		VHD_LOG(ERR, "port %u: memory table refused (empty or wrapping region)", p->id);
 		goto fail;
@@ -214,7 +230,6 @@ snapshot_build(struct vhd_port *p, int vid)
 	vhd_guest_fault_track(p->id, &snap->mem);
 	return snap;
 fail:
-	free(mem);
 	snapshot_free(snap);
 	return NULL;
 }
@@ -266,6 +281,21 @@ port_refresh(struct vhd_port *p)
 		port_stop(p);
 	if (ctl->running && !ctl->paused)
 		port_start(p, ctl->vid);
+}
+
+/*
+ * Tells guest_fault.c where the port's memory now is, as soon as the library
+ * mapped it: its own thread reads rings there too (SET_VRING_ADDR), before
+ * any snapshot exists.
+ */
+static void
+track_memory(const struct vhd_port *p, int vid)
+{
+	struct vhd_mem_table table;
+
+	/* a region that already shrank is the one most likely to fault */
+	mem_table_get(p, vid, &table);
+	vhd_guest_fault_track(p->id, &table);
 }
 
 /* Closes the fds a refused message brought: the library leaves them to us. */
@@ -340,6 +370,7 @@ post_msg(int vid, void *msg)
 	if (ctl->conn_vid == vid) {
 		if (m->request == VHD_MSG_SET_MEM_TABLE) {
 			ctl->mem_ok = true;
+			track_memory(p, vid);
 			/* fresh memory: a port that faulted may run again */
 			__atomic_store_n(&p->faulted, false, __ATOMIC_RELAXED);
 		}

@@ -189,10 +189,10 @@ telemetry_port_dict(const struct vhd_port *p, struct rte_tel_data *d)
 }
 
 /*
- * Telemetry "/vhostd/ports": every port's counters, keyed "portN". A dict
- * holds at most RTE_TEL_MAX_DICT_ENTRIES (256) entries, exactly
- * VHD_MAX_PORTS, so nothing else goes in it (daemon counters are in
- * /vhostd/daemon).
+ * Telemetry "/vhostd/ports": each port's state, keyed "portN". Telemetry
+ * answers are at most 16 KiB and dicts at most 256 entries: the counters of
+ * 256 ports would not fit, so they are per port (/vhostd/port,N), as in
+ * DPDK's own /ethdev/list and /ethdev/stats,N.
  */
 static int
 telemetry_ports(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -205,22 +205,13 @@ telemetry_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 	RTE_BUILD_BUG_ON(VHD_MAX_PORTS > RTE_TEL_MAX_DICT_ENTRIES);
 	rte_tel_data_start_dict(d);
 	for (i = 0; i < vhd_nports; i++) {
-		struct rte_tel_data *port = rte_tel_data_alloc();
-
-		if (port == NULL)
-			return -ENOMEM;
-		telemetry_port_dict(&vhd_ports[i], port);
 		snprintf(name, sizeof(name), "port%u", i);
-		/* on failure the container is still ours to free */
-		if (rte_tel_data_add_dict_container(d, name, port, 0) != 0) {
-			rte_tel_data_free(port);
-			return -ENOSPC;
-		}
+		rte_tel_data_add_dict_string(d, name, vhd_port_state(&vhd_ports[i]));
 	}
 	return 0;
 }
 
-/* Telemetry "/vhostd/port,N": one port's counters. */
+/* Telemetry "/vhostd/port,N": one port's path, state and counters. */
 static int
 telemetry_port(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -282,7 +273,7 @@ void
 vhd_stats_telemetry_register(void)
 {
 	rte_telemetry_register_cmd("/vhostd/ports", telemetry_ports,
-				   "Per-port packet, drop and error counters. No parameters.");
+				   "Every port's state (up, down, faulted). No parameters.");
 	rte_telemetry_register_cmd("/vhostd/port", telemetry_port,
 				   "One port's counters. Parameter: port id.");
 	rte_telemetry_register_cmd("/vhostd/daemon", telemetry_daemon,

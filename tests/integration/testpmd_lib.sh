@@ -510,7 +510,7 @@ tp_lines() { wc -l <"$1"; }
 # tp_tel_open PREFIX: a python3 coprocess holding one connection to the EAL
 # telemetry socket of --file-prefix PREFIX (one connection for the whole
 # test: vhostd serves each client from a thread of its own). Needs python3.
-# tp_tel_ports then prints vhostd's "/vhostd/daemon" and "/vhostd/ports" right now, in the format
+# tp_tel_ports then prints vhostd's "/vhostd/daemon" and "/vhostd/port,N" right now, in the format
 # of tp_stats_block: "in_use=N p0_state=up p0_rx_pkts=N p0_tx_pkts=N
 # p0_errors=N p0_drops=N ..." (empty on error). tp_tel_close ends it.
 tp_tel_open() {
@@ -524,13 +524,12 @@ for _ in sys.stdin:
     try:
         s.send(b"/vhostd/daemon")
         daemon = json.loads(s.recv(1 << 20).decode())["/vhostd/daemon"]
-        s.send(b"/vhostd/ports")
-        d = json.loads(s.recv(1 << 20).decode())["/vhostd/ports"]
         out = ["in_use=%d" % daemon["mbufs_in_use"]]
-        for k, v in d.items():
-            if k.startswith("port"):
-                for f in ("state", "rx_pkts", "tx_pkts", "errors", "drops"):
-                    out.append("p%s_%s=%s" % (k[4:], f, v[f]))
+        for i in range(daemon["ports"]):
+            s.send(b"/vhostd/port,%d" % i)
+            v = json.loads(s.recv(1 << 20).decode())["/vhostd/port"]
+            for f in ("state", "rx_pkts", "tx_pkts", "errors", "drops"):
+                out.append("p%d_%s=%s" % (i, f, v[f]))
         print(" ".join(out))
     except Exception as e:
         print("")
