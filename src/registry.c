@@ -227,7 +227,6 @@ snapshot_build(struct vhd_port *p, int vid)
 		goto fail;
 	}
 	snap->pool = vhd_pool_for_socket(rte_vhost_get_numa_node(vid));
-	vhd_guest_fault_track(p->id, &snap->mem);
 	return snap;
 fail:
 	snapshot_free(snap);
