@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private to the virtqueue datapath (virtq.c, virtq_split.c): what does not
+ * depend on the ring layout. A packet's bytes as pieces, the copies between
+ * pieces, mbufs and guest buffers, prefetches of guest buffers, and the entry
+ * points each ring layout provides to virtq.c.
+ *
+ * Security: a guest address or length reaches these helpers only after the
+ * ring code has loaded it once and checked it (see virtq_split.c), except
+ * for the prefetch helpers, which may be aimed by unchecked values because a
+ * prefetch cannot fault.
+ *
+ * Everything here runs per packet: always inlined, so that each caller's
+ * constants (header length, layout) reach it.
+ */
+#ifndef VHOSTD_VIRTQ_COMMON_H
+#define VHOSTD_VIRTQ_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+#include <rte_prefetch.h>
+
+#include "vhostd/virtq.h"
+
+/* Ethernet header: anything shorter cannot be forwarded. */
+#define MIN_FRAME_LEN 14u
+/* Buffer pieces gathered for one packet, on either side. */
+#define PIECES_MAX 64
+
+/* Where a packet's bytes are: an mbuf's segments or a guest's buffers. */
+struct pkt_pieces {
+	const uint8_t *addr[PIECES_MAX];
+	uint32_t len[PIECES_MAX];
+	uint16_t n;
+	uint32_t total;
+};
+
+/* An mbuf's segments as pieces; false if it has more than we track. */
+static __rte_always_inline bool
+mbuf_pieces(const struct rte_mbuf *m, struct pkt_pieces *pc)
+{
+	pc->n = 0;
+	pc->total = m->pkt_len;
+	for (; m != NULL; m = m->next) {
+		if (unlikely(pc->n == PIECES_MAX))
+			return false;
+		pc->addr[pc->n] = rte_pktmbuf_mtod(m, const uint8_t *);
+		pc->len[pc->n] = m->data_len;
+		pc->n++;
+	}
+	return true;
+}
+
+/* Copies the pieces to dst, which has room for pc->total bytes. */
+static __rte_always_inline void
+pieces_copy(uint8_t *dst, const struct pkt_pieces *pc)
+{
+	uint16_t i;
+
+	for (i = 0; i < pc->n; i++) {
+		rte_memcpy(dst, pc->addr[i], pc->len[i]);
+		dst += pc->len[i];
+	}
+}
+
+/* Copies the pieces into m's one segment. Returns 0 or -(error + 1). */
+static __rte_always_inline int
+pieces_to_mbuf(const struct pkt_pieces *pc, struct rte_mbuf *m)
+{
+	if (unlikely(pc->total > rte_pktmbuf_tailroom(m)))
+		return -VHD_DESC_ERR_LEN - 1;
+	pieces_copy(rte_pktmbuf_mtod(m, uint8_t *), pc);
+	m->data_len = pc->total;
+	m->pkt_len = pc->total;
+	return 0;
+}
+
+/*
+ * Guest receive buffers gathered for one packet: the pieces to fill, and for
+ * each chain they came from, its id in the ring and the bytes written to it
+ * (its used length).
+ */
+struct tx_buffers {
+	struct {
+		uint8_t *addr;
+		uint32_t len;
+		uint16_t head_slot; /* index into heads[] */
+	} iov[PIECES_MAX];
+	uint16_t heads[PIECES_MAX];
+	uint32_t written[PIECES_MAX]; /* bytes written per head */
+	uint16_t niov;
+	uint16_t nheads;
+	uint64_t capacity;
+};
+
+/* Scatters len bytes from src over the gathered buffers, from (*iov_i, *iov_off). */
+static __rte_always_inline void
+scatter(struct tx_buffers *b, uint32_t *iov_i, uint32_t *iov_off, const uint8_t *src,
+	uint32_t len)
+{
+	while (len > 0) {
+		uint32_t room = b->iov[*iov_i].len - *iov_off;
+		uint32_t n = RTE_MIN(room, len);
+
+		rte_memcpy(b->iov[*iov_i].addr + *iov_off, src, n);
+		b->written[b->iov[*iov_i].head_slot] += n;
+		src += n;
+		len -= n;
+		*iov_off += n;
+		if (*iov_off == b->iov[*iov_i].len) {
+			(*iov_i)++;
+			*iov_off = 0;
+		}
+	}
+}
+
+/* What became of one packet sent to a guest. */
+enum tx_result { TX_SENT, TX_NO_ROOM, TX_BAD_CHAIN };
+
+/*
+ * Prefetching: the misses of a whole burst are started together, so that
+ * they overlap instead of coming one packet at a time. Prefetches never
+ * fault; the values that aim them need not be checked.
+ */
+
+/* Starts loading the line of guest memory at gpa, if gpa is in a region. */
+static __rte_always_inline void
+prefetch_guest_line(struct vhd_virtq *vq, uint64_t gpa)
+{
+	uint64_t one = 1;
+	const uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, gpa, &one);
+
+	if (p != NULL)
+		rte_prefetch0(p);
+}
+
+/*
+ * Fetches for writing every line of the len bytes at gpa (at most a frame's
+ * worth, and only up to the end of gpa's region).
+ */
+static __rte_always_inline void
+prefetch_guest_write(struct vhd_virtq *vq, uint64_t gpa, uint32_t len)
+{
+	uint64_t n = RTE_MIN(len, (uint32_t)VHD_MAX_FRAME_LEN);
+	const uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, gpa, &n);
+	uint64_t off;
+
+	if (p == NULL)
+		return;
+	for (off = 0; off < n; off += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0_write(p + off);
+}
+
+/*
+ * What each ring layout provides; virtq.c picks the layout. Same contracts
+ * as the vhd_virtq_* functions of the same names.
+ */
+int vhd_split_init(struct vhd_virtq *vq);
+uint16_t vhd_split_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp,
+			    struct rte_mbuf **pkts, uint16_t count);
+uint16_t vhd_split_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count);
+uint16_t vhd_split_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count);
+
+#endif /* VHOSTD_VIRTQ_COMMON_H */
