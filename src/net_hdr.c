@@ -1,7 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The virtio-net header: what is not on the per-packet path (see net_hdr.h). */
+/*
+ * The virtio-net header: its size, and its mapping to mbuf offload fields
+ * and back (see net_hdr.h).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
+
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_net.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 
 #include "vhostd/net_hdr.h"
 
@@ -12,4 +25,229 @@ vhd_net_hdr_len(uint64_t virtio_features)
 	if (virtio_features & ((1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_F_VERSION_1)))
 		return sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	return sizeof(struct virtio_net_hdr);
+}
+
+const char *
+vhd_hdr_error_name(enum vhd_hdr_error e)
+{
+	static const char *const names[VHD_HDR_ERR_MAX] = {
+#define VHD_HDR_NAME(name, str) [VHD_HDR_ERR_##name] = str,
+		VHD_HDR_ERRORS(VHD_HDR_NAME)
+#undef VHD_HDR_NAME
+	};
+
+	return (unsigned int)e < VHD_HDR_ERR_MAX ? names[e] : "unknown";
+}
+
+#define REFUSE(kind) (-(VHD_HDR_ERR_##kind) - 1)
+#define HAS(features, bit) (((features) >> (bit)) & 1)
+
+/* Reads len bytes at off of m, wherever its segments put them. */
+static const void *
+frame_bytes(const struct rte_mbuf *m, uint32_t off, uint32_t len, void *buf)
+{
+	return rte_pktmbuf_read(m, off, len, buf);
+}
+
+/* Writes the 16-bit value v at off of m (it lies inside the frame). */
+static void
+frame_put16(struct rte_mbuf *m, uint32_t off, uint16_t v)
+{
+	uint8_t *b = (uint8_t *)&v;
+	uint32_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct rte_mbuf *seg = m;
+		uint32_t o = off + i;
+
+		while (o >= seg->data_len) {
+			o -= seg->data_len;
+			seg = seg->next;
+		}
+		*rte_pktmbuf_mtod_offset(seg, uint8_t *, o) = b[i];
+	}
+}
+
+/*
+ * The one's complement sum of len bytes at off of m (inside the frame),
+ * unfolded. Not rte_raw_cksum_mbuf(): in DPDK 22.11 it truncates a
+ * segment's sum to 16 bits before the byte swap that follows an odd-length
+ * segment, and gets such frames wrong.
+ */
+static uint32_t
+frame_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len)
+{
+	const struct rte_mbuf *seg = m;
+	uint32_t sum = 0, done = 0;
+
+	while (seg != NULL && off >= seg->data_len) {
+		off -= seg->data_len;
+		seg = seg->next;
+	}
+	for (; seg != NULL && done < len; seg = seg->next, off = 0) {
+		uint32_t n = RTE_MIN((uint32_t)seg->data_len - off, len - done);
+		uint16_t part = rte_raw_cksum(rte_pktmbuf_mtod_offset(seg, const void *, off), n);
+
+		/* after an odd number of bytes, this segment's words are shifted */
+		sum += (done & 1) ? rte_bswap16(part) : part;
+		done += n;
+	}
+	return sum;
+}
+
+static uint16_t
+fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+int
+vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64_t features)
+{
+	/* each field once: the rest of this function trusts only these */
+	uint8_t flags = hdr->flags, gso_type = hdr->gso_type;
+	uint16_t gso_size = hdr->gso_size, hdr_len = hdr->hdr_len;
+	uint32_t csum_start = hdr->csum_start, csum_offset = hdr->csum_offset;
+	uint8_t gso = gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+	struct rte_net_hdr_lens hl = {0};
+	uint32_t ptype, l4, headers;
+	bool ipv4, ipv6;
+
+	if (likely(flags == 0 && gso_type == 0))
+		return 0;
+	if (flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
+		return REFUSE(FLAGS);
+	if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !HAS(features, VIRTIO_NET_F_CSUM))
+		return REFUSE(FLAGS);
+	if ((gso_type & VIRTIO_NET_HDR_GSO_ECN) && !HAS(features, VIRTIO_NET_F_HOST_ECN))
+		return REFUSE(ECN);
+	switch (gso) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		if (!HAS(features, VIRTIO_NET_F_HOST_TSO4))
+			return REFUSE(GSO_TYPE);
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		if (!HAS(features, VIRTIO_NET_F_HOST_TSO6))
+			return REFUSE(GSO_TYPE);
+		break;
+	default:
+		return REFUSE(GSO_TYPE);
+	}
+	/* a segment needs its checksum: Linux always asks along with GSO */
+	if (gso != VIRTIO_NET_HDR_GSO_NONE && !(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return REFUSE(FLAGS);
+	if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && csum_start + csum_offset + 2 > m->pkt_len)
+		return REFUSE(CSUM);
+
+	ptype = rte_net_get_ptype(m, &hl, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK |
+					   RTE_PTYPE_L4_MASK);
+	l4 = ptype & RTE_PTYPE_L4_MASK;
+	ipv4 = RTE_ETH_IS_IPV4_HDR(ptype);
+	ipv6 = RTE_ETH_IS_IPV6_HDR(ptype);
+	headers = (uint32_t)hl.l2_len + hl.l3_len + hl.l4_len;
+	m->l2_len = hl.l2_len;
+	m->l3_len = hl.l3_len;
+	m->l4_len = hl.l4_len;
+
+	if (gso != VIRTIO_NET_HDR_GSO_NONE) {
+		if (l4 != RTE_PTYPE_L4_TCP || headers > m->pkt_len ||
+		    (gso == VIRTIO_NET_HDR_GSO_TCPV4 ? !ipv4 : !ipv6))
+			return REFUSE(NOT_L4);
+		if (csum_start != (uint32_t)hl.l2_len + hl.l3_len ||
+		    csum_offset != offsetof(struct rte_tcp_hdr, cksum))
+			return REFUSE(CSUM);
+		if (hdr_len > m->pkt_len)
+			return REFUSE(HDR_LEN);
+		if (gso_size == 0 || gso_size > m->pkt_len - headers)
+			return REFUSE(GSO_SIZE);
+		m->tso_segsz = gso_size;
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG |
+			       (ipv4 ? RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM :
+				       RTE_MBUF_F_TX_IPV6);
+		return 0;
+	}
+	if (!(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return 0; /* DATA_VALID alone means nothing from a guest */
+	if ((ipv4 || ipv6) && csum_start == (uint32_t)hl.l2_len + hl.l3_len &&
+	    ((l4 == RTE_PTYPE_L4_TCP && csum_offset == offsetof(struct rte_tcp_hdr, cksum)) ||
+	     (l4 == RTE_PTYPE_L4_UDP && csum_offset == offsetof(struct rte_udp_hdr, dgram_cksum)))) {
+		m->ol_flags |= (l4 == RTE_PTYPE_L4_TCP ? RTE_MBUF_F_TX_TCP_CKSUM :
+							 RTE_MBUF_F_TX_UDP_CKSUM) |
+			       (ipv4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6);
+		return 0;
+	}
+	/* a checksum vhostd cannot describe in ol_flags: complete it now, as
+	 * the spec words it (the sum from csum_start on, stored at the offset) */
+	frame_put16(m, csum_start + csum_offset,
+		    (uint16_t)~fold(frame_sum(m, csum_start, m->pkt_len - csum_start)));
+	return 0;
+}
+
+enum vhd_hdr_tx_need
+vhd_net_hdr_from_mbuf(const struct rte_mbuf *m, uint64_t features, struct virtio_net_hdr *hdr)
+{
+	uint64_t ol = m->ol_flags;
+	bool tcp = (ol & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM ||
+		   (ol & RTE_MBUF_F_TX_TCP_SEG);
+
+	memset(hdr, 0, sizeof(*hdr));
+	if (likely(!(ol & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK))))
+		return VHD_HDR_TX_AS_IS;
+	if (ol & RTE_MBUF_F_TX_TCP_SEG) {
+		bool v4 = ol & RTE_MBUF_F_TX_IPV4;
+
+		if (!HAS(features, VIRTIO_NET_F_GUEST_CSUM) ||
+		    !HAS(features, v4 ? VIRTIO_NET_F_GUEST_TSO4 : VIRTIO_NET_F_GUEST_TSO6))
+			return VHD_HDR_TX_SEGMENT;
+		hdr->gso_type = v4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+		hdr->gso_size = m->tso_segsz;
+		hdr->hdr_len = m->l2_len + m->l3_len + m->l4_len;
+	} else if (!HAS(features, VIRTIO_NET_F_GUEST_CSUM)) {
+		return VHD_HDR_TX_CSUM;
+	}
+	hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	hdr->csum_start = m->l2_len + m->l3_len;
+	hdr->csum_offset = tcp ? offsetof(struct rte_tcp_hdr, cksum) :
+				 offsetof(struct rte_udp_hdr, dgram_cksum);
+	return VHD_HDR_TX_AS_IS;
+}
+
+uint16_t
+vhd_net_csum_value(const struct rte_mbuf *m, uint32_t *at)
+{
+	uint32_t l3_off = m->l2_len, l4_off = m->l2_len + m->l3_len, l4_len, sum;
+	bool tcp = (m->ol_flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM ||
+		   (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+	uint8_t buf[sizeof(struct rte_ipv6_hdr)];
+	uint16_t field, csum;
+	const void *l3;
+
+	*at = l4_off + (tcp ? offsetof(struct rte_tcp_hdr, cksum) :
+			      offsetof(struct rte_udp_hdr, dgram_cksum));
+	l4_len = m->pkt_len - l4_off;
+	/*
+	 * From scratch over the pseudo-header and the L4 bytes, taking the
+	 * field as 0 whatever it holds: a partial sum for this frame, or for
+	 * the whole TSO frame a segment came from.
+	 */
+	memcpy(&field, frame_bytes(m, *at, 2, &csum), sizeof(field));
+	sum = frame_sum(m, l4_off, l4_len) + (uint16_t)~field;
+	if (m->ol_flags & RTE_MBUF_F_TX_IPV4) {
+		struct rte_ipv4_hdr ip4;
+
+		l3 = frame_bytes(m, l3_off, sizeof(ip4), &ip4);
+		sum += rte_ipv4_phdr_cksum(l3, 0);
+	} else {
+		l3 = frame_bytes(m, l3_off, sizeof(struct rte_ipv6_hdr), buf);
+		sum += rte_ipv6_phdr_cksum(l3, 0);
+	}
+	csum = (uint16_t)~fold(sum);
+	/* a UDP checksum of 0 means "none": send its equivalent */
+	if (!tcp && csum == 0)
+		csum = 0xffff;
+	return csum;
 }

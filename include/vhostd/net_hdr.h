@@ -3,11 +3,12 @@
  * The virtio-net header in front of every frame in a guest's buffers: the one
  * place that knows its size and content.
  *
- * Today no offload is negotiated, so the header of a frame vhostd receives
- * from a guest is skipped unread, and the header of a frame vhostd sends to
- * a guest carries only num_buffers. Mapping the header to mbuf ol_flags and
- * back (checksum, TSO) belongs here, next to vhd_net_hdr_write() and
- * vhd_net_hdr_skip().
+ * The header maps to mbuf ol_flags and back here (vhd_net_hdr_to_mbuf,
+ * vhd_net_hdr_from_mbuf): checksum and segmentation requests a guest makes
+ * become the same flags a NIC driver reads, so an uplink port can hand them
+ * to hardware, and a guest that did not negotiate an offload gets the work
+ * done in software (vhd_net_csum_value). Every field of a guest's header is
+ * checked against the frame before it is trusted.
  *
  * The inline functions run once per packet on the datapath.
  */
@@ -20,6 +21,7 @@
 #include <linux/virtio_net.h>
 
 #include <rte_common.h>
+#include <rte_mbuf.h>
 
 /* virtio 1.0, and legacy with MRG_RXBUF: nearly every guest. */
 #define VHD_NET_HDR_LEN_MODERN ((uint16_t)sizeof(struct virtio_net_hdr_mrg_rxbuf))
@@ -54,5 +56,66 @@ vhd_net_hdr_skip(uint32_t *hdr_left, uint64_t len)
 	*hdr_left -= n;
 	return n;
 }
+
+/*
+ * Offload features vhostd implements (virtio feature bits). Not ECN: an mbuf
+ * has no flag to carry a TSO frame's ECN bit to the destination. Not USO:
+ * Debian 12's headers and guest kernel (6.1) do not know it.
+ */
+#define VHD_NET_OFFLOAD_FEATURES                                                          \
+	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                \
+	 (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |            \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6))
+
+/* Why a guest's header was refused; each has its own counter. */
+#define VHD_HDR_ERRORS(X)                                                                 \
+	X(FLAGS, "hdr_flags")       /* unknown flag, or NEEDS_CSUM without CSUM */        \
+	X(CSUM, "hdr_csum")         /* csum_start/csum_offset outside the frame */        \
+	X(GSO_TYPE, "hdr_gso_type") /* unknown gso_type, or one not negotiated */         \
+	X(GSO_SIZE, "hdr_gso_size") /* gso_size 0 or larger than the payload */           \
+	X(HDR_LEN, "hdr_len")       /* hdr_len beyond the frame */                        \
+	X(NOT_L4, "hdr_not_l4")     /* segmentation of a frame that is not TCP over IP */ \
+	X(ECN, "hdr_ecn")           /* ECN bit without HOST_ECN negotiated */
+
+enum vhd_hdr_error {
+#define VHD_HDR_ENUM(name, str) VHD_HDR_ERR_##name,
+	VHD_HDR_ERRORS(VHD_HDR_ENUM)
+#undef VHD_HDR_ENUM
+	VHD_HDR_ERR_MAX
+};
+
+const char *vhd_hdr_error_name(enum vhd_hdr_error e);
+
+/*
+ * Applies the header a guest put in front of frame m (already copied into
+ * the mbuf, so the guest can no longer change it) to m's offload fields:
+ * a partial checksum becomes RTE_MBUF_F_TX_{TCP,UDP}_CKSUM (or is completed
+ * at once when it is not at a TCP/UDP checksum's place), a TSO request
+ * RTE_MBUF_F_TX_TCP_SEG with tso_segsz. features are the guest's negotiated
+ * ones. Returns 0, or -(error + 1) for a header that must not be trusted.
+ */
+int vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64_t features);
+
+/* What a destination needs done to m before it can take it. */
+enum vhd_hdr_tx_need {
+	VHD_HDR_TX_AS_IS,     /* the header says everything */
+	VHD_HDR_TX_CSUM,      /* write vhd_net_csum_value(m) at csum_start + csum_offset */
+	VHD_HDR_TX_SEGMENT,   /* a TSO frame for a guest without GUEST_TSO: segment it */
+};
+
+/*
+ * Fills hdr (flags, gso_*, csum_*, not num_buffers) for m and a destination
+ * with the given negotiated features, and says what is left to do in
+ * software.
+ */
+enum vhd_hdr_tx_need vhd_net_hdr_from_mbuf(const struct rte_mbuf *m, uint64_t features,
+					   struct virtio_net_hdr *hdr);
+
+/*
+ * The final L4 checksum of m, whose checksum field holds the pseudo-header
+ * sum (as for RTE_MBUF_F_TX_{TCP,UDP}_CKSUM), and where it goes: *at is
+ * its offset in the frame.
+ */
+uint16_t vhd_net_csum_value(const struct rte_mbuf *m, uint32_t *at);
 
 #endif /* VHOSTD_NET_HDR_H */
