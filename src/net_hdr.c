@@ -162,8 +162,14 @@ vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64
 			return REFUSE(CSUM);
 		if (hdr_len > m->pkt_len)
 			return REFUSE(HDR_LEN);
-		if (gso_size == 0 || gso_size > m->pkt_len - headers)
+		if (gso_size == 0 || gso_size > m->pkt_len)
 			return REFUSE(GSO_SIZE);
+		/* as Linux does: a payload that fits one segment is no GSO frame */
+		if (gso_size >= m->pkt_len - headers) {
+			m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM |
+				       (ipv4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6);
+			return 0;
+		}
 		m->tso_segsz = gso_size;
 		m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG |
 			       (ipv4 ? RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM :
@@ -250,4 +256,77 @@ vhd_net_csum_value(const struct rte_mbuf *m, uint32_t *at)
 	if (!tcp && csum == 0)
 		csum = 0xffff;
 	return csum;
+}
+
+uint32_t
+vhd_net_seg_count(const struct rte_mbuf *m)
+{
+	uint32_t hdrs = m->l2_len + m->l3_len + m->l4_len;
+
+	if (m->tso_segsz == 0 || m->pkt_len <= hdrs)
+		return 1;
+	return (m->pkt_len - hdrs + m->tso_segsz - 1) / m->tso_segsz;
+}
+
+uint32_t
+vhd_net_seg_headers(const struct rte_mbuf *m, uint32_t i, uint8_t *out, uint32_t *payload_off,
+		    uint32_t *payload_len)
+{
+	uint32_t l3_off = m->l2_len, l4_off = m->l2_len + m->l3_len;
+	uint32_t hdrs = l4_off + m->l4_len, n = vhd_net_seg_count(m), sum;
+	bool last = i + 1 == n;
+	struct rte_tcp_hdr tcp;
+	const void *h;
+	uint16_t csum;
+
+	if (hdrs > VHD_NET_SEG_HDR_MAX || m->l4_len < sizeof(tcp))
+		return 0;
+	h = rte_pktmbuf_read(m, 0, hdrs, out);
+	if (h != out)
+		memcpy(out, h, hdrs);
+	*payload_off = hdrs + i * m->tso_segsz;
+	*payload_len = last ? m->pkt_len - *payload_off : m->tso_segsz;
+
+	if (m->ol_flags & RTE_MBUF_F_TX_IPV4) {
+		struct rte_ipv4_hdr ip;
+
+		memcpy(&ip, out + l3_off, sizeof(ip));
+		ip.total_length = rte_cpu_to_be_16(m->l3_len + m->l4_len + *payload_len);
+		ip.packet_id = rte_cpu_to_be_16(rte_be_to_cpu_16(ip.packet_id) + i);
+		ip.hdr_checksum = 0;
+		memcpy(out + l3_off, &ip, sizeof(ip));
+		ip.hdr_checksum = rte_ipv4_cksum((const void *)(out + l3_off));
+		memcpy(out + l3_off, &ip, sizeof(ip));
+		sum = rte_ipv4_phdr_cksum((const void *)(out + l3_off), 0);
+	} else {
+		struct rte_ipv6_hdr ip;
+
+		struct {
+			uint8_t src[16], dst[16];
+			rte_be32_t len;
+			uint8_t zero[3], next;
+		} phdr = {.next = IPPROTO_TCP};
+
+		memcpy(&ip, out + l3_off, sizeof(ip));
+		ip.payload_len = rte_cpu_to_be_16(m->l3_len - sizeof(ip) + m->l4_len + *payload_len);
+		memcpy(out + l3_off, &ip, sizeof(ip));
+		/* by hand: with extension headers payload_len is not the TCP length */
+		memcpy(phdr.src, ip.src_addr, 16);
+		memcpy(phdr.dst, ip.dst_addr, 16);
+		phdr.len = rte_cpu_to_be_32(m->l4_len + *payload_len);
+		sum = rte_raw_cksum(&phdr, sizeof(phdr));
+	}
+	memcpy(&tcp, out + l4_off, sizeof(tcp));
+	tcp.sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp.sent_seq) + i * m->tso_segsz);
+	if (!last)
+		tcp.tcp_flags &= ~(RTE_TCP_FIN_FLAG | RTE_TCP_PSH_FLAG);
+	if (i > 0)
+		tcp.tcp_flags &= ~RTE_TCP_CWR_FLAG;
+	tcp.cksum = 0;
+	memcpy(out + l4_off, &tcp, sizeof(tcp));
+	/* a TCP header is a multiple of 4 bytes: the payload's sum adds as is */
+	sum += rte_raw_cksum(out + l4_off, m->l4_len) + frame_sum(m, *payload_off, *payload_len);
+	csum = (uint16_t)~fold(sum);
+	memcpy(out + l4_off + offsetof(struct rte_tcp_hdr, cksum), &csum, sizeof(csum));
+	return hdrs;
 }

@@ -72,7 +72,7 @@ vhd_net_hdr_skip(uint32_t *hdr_left, uint64_t len)
 	X(FLAGS, "hdr_flags")       /* unknown flag, or NEEDS_CSUM without CSUM */        \
 	X(CSUM, "hdr_csum")         /* csum_start/csum_offset outside the frame */        \
 	X(GSO_TYPE, "hdr_gso_type") /* unknown gso_type, or one not negotiated */         \
-	X(GSO_SIZE, "hdr_gso_size") /* gso_size 0 or larger than the payload */           \
+	X(GSO_SIZE, "hdr_gso_size") /* gso_size 0 or larger than the frame */             \
 	X(HDR_LEN, "hdr_len")       /* hdr_len beyond the frame */                        \
 	X(NOT_L4, "hdr_not_l4")     /* segmentation of a frame that is not TCP over IP */ \
 	X(ECN, "hdr_ecn")           /* ECN bit without HOST_ECN negotiated */
@@ -117,5 +117,24 @@ enum vhd_hdr_tx_need vhd_net_hdr_from_mbuf(const struct rte_mbuf *m, uint64_t fe
  * its offset in the frame.
  */
 uint16_t vhd_net_csum_value(const struct rte_mbuf *m, uint32_t *at);
+
+/* The longest L2..L4 headers a segmented frame can have (VLAN, IPv6, TCP options). */
+#define VHD_NET_SEG_HDR_MAX 128
+
+/* How many segments TSO frame m becomes. */
+uint32_t vhd_net_seg_count(const struct rte_mbuf *m);
+
+/*
+ * Software segmentation, for a guest that did not negotiate GUEST_TSO: the
+ * headers of segment i of TSO frame m, written to out. They are the frame's
+ * own L2..L4 headers with the IP length (and for IPv4 the id, +i, and the
+ * header checksum), the TCP sequence number, the flags (FIN and PSH only on
+ * the last segment, CWR only on the first) and a complete TCP checksum. The
+ * segment's payload is *payload_len bytes at *payload_off of m. Returns the
+ * headers' length, or 0 if they do not fit in VHD_NET_SEG_HDR_MAX bytes.
+ * IPv4 and IPv6 alike: librte_gso of DPDK 22.11 segments IPv4 only.
+ */
+uint32_t vhd_net_seg_headers(const struct rte_mbuf *m, uint32_t i, uint8_t *out,
+			     uint32_t *payload_off, uint32_t *payload_len);
 
 #endif /* VHOSTD_NET_HDR_H */

@@ -13,7 +13,9 @@
 
 #include <string.h>
 
+#include <rte_ethdev.h>
 #include <rte_ether.h>
+#include <rte_gso.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -266,6 +268,7 @@ test_hostile_headers(void **state)
 	uint32_t lu = build_frame(fu, false, false, 1000, true);
 	uint32_t lx = 60;
 	struct virtio_net_hdr h;
+	struct rte_mbuf *m;
 
 	(void)state;
 	memset(fx, 0, sizeof(fx)); /* not IP at all */
@@ -304,13 +307,23 @@ test_hostile_headers(void **state)
 	h = tso_hdr(false, 536);
 	h.flags = 0;
 	assert_int_equal(apply(&h, f4, l4, ALL_HOST, NULL), REFUSED(FLAGS));
-	/* gso_size 0, larger than the payload */
+	/* gso_size 0, larger than the frame */
 	h = tso_hdr(false, 0);
 	assert_int_equal(apply(&h, f4, l4, ALL_HOST, NULL), REFUSED(GSO_SIZE));
-	h = tso_hdr(false, 1001);
+	h = tso_hdr(false, l4 + 1);
 	assert_int_equal(apply(&h, f4, l4, ALL_HOST, NULL), REFUSED(GSO_SIZE));
+	h = tso_hdr(false, 0xffff);
+	assert_int_equal(apply(&h, f4, l4, ALL_HOST, NULL), REFUSED(GSO_SIZE));
+	/* a payload that fits one segment: a plain checksum request, as in Linux */
 	h = tso_hdr(false, 1000);
-	assert_int_equal(apply(&h, f4, l4, ALL_HOST, NULL), 0);
+	assert_int_equal(apply(&h, f4, l4, ALL_HOST, &m), 0);
+	assert_false(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+	assert_int_equal(m->ol_flags & RTE_MBUF_F_TX_L4_MASK, RTE_MBUF_F_TX_TCP_CKSUM);
+	rte_pktmbuf_free(m);
+	h = tso_hdr(false, 999);
+	assert_int_equal(apply(&h, f4, l4, ALL_HOST, &m), 0);
+	assert_true(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+	rte_pktmbuf_free(m);
 	/* hdr_len beyond the frame */
 	h = tso_hdr(false, 536);
 	h.hdr_len = l4 + 1;
@@ -377,6 +390,145 @@ test_header_for_destination(void **state)
 	fg_assert_no_leak();
 }
 
+/* Cuts len bytes into segments that fit fg_pool's mbufs, odd sizes first. */
+static unsigned int
+odd_segments(uint32_t len, uint32_t *seg_lens)
+{
+	static const uint32_t first[] = {57, 1001};
+	unsigned int n = 0;
+
+	while (len > 0) {
+		uint32_t l = RTE_MIN(len, n < RTE_DIM(first) ? first[n] : 1999u);
+
+		seg_lens[n++] = l;
+		len -= l;
+	}
+	return n;
+}
+
+/* Segment i of m, headers and payload, in one buffer; returns its length. */
+static uint32_t
+segment_flat(const struct rte_mbuf *m, uint32_t i, uint8_t *flat)
+{
+	uint32_t off, len, hdrs = vhd_net_seg_headers(m, i, flat, &off, &len);
+
+	assert_int_not_equal(hdrs, 0);
+	assert_non_null(rte_pktmbuf_read(m, off, len, flat + hdrs));
+	memcpy(flat + hdrs, rte_pktmbuf_read(m, off, len, flat + hdrs), len);
+	return hdrs + len;
+}
+
+static void
+test_segmentation(void **state)
+{
+	static const struct {
+		bool v6;
+		uint32_t payload, mss;
+		uint8_t flags;
+	} cases[] = {
+		{false, 4000, 1000, RTE_TCP_PSH_FLAG | RTE_TCP_ACK_FLAG},
+		{false, 4001, 1448, RTE_TCP_FIN_FLAG | RTE_TCP_PSH_FLAG | RTE_TCP_CWR_FLAG},
+		{true, 4000, 1000, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG},
+		{true, 3333, 1440, RTE_TCP_FIN_FLAG | RTE_TCP_CWR_FLAG},
+		{false, 1001, 1000, RTE_TCP_ACK_FLAG}, /* one byte in the last */
+	};
+	size_t c;
+
+	(void)state;
+	for (c = 0; c < RTE_DIM(cases); c++) {
+		bool v6 = cases[c].v6;
+		uint32_t l3 = v6 ? L3V6 : L3V4, hdrs = L2 + l3 + TCP_LEN, pay = cases[c].payload;
+		uint32_t mss = cases[c].mss, n = (pay + mss - 1) / mss, i, len, seg_lens[16];
+		static uint8_t f[8192], flat[8192];
+		struct virtio_net_hdr h = tso_hdr(v6, mss);
+		struct rte_tcp_hdr *t = (void *)(f + L2 + l3);
+		struct rte_mbuf *m;
+
+		len = build_frame(f, v6, true, pay, true);
+		t->sent_seq = rte_cpu_to_be_32(0xfffff000); /* wraps */
+		t->tcp_flags = cases[c].flags;
+		if (!v6)
+			((struct rte_ipv4_hdr *)(f + L2))->packet_id = rte_cpu_to_be_16(0xfffe);
+		/* odd segment sizes: the payload's sum must cross them */
+		m = fg_mbuf(f, len, seg_lens, odd_segments(len, seg_lens));
+		assert_int_equal(vhd_net_hdr_to_mbuf(&h, m, ALL_HOST), 0);
+		assert_int_equal(vhd_net_seg_count(m), n);
+		for (i = 0; i < n; i++) {
+			uint32_t seg = segment_flat(m, i, flat), want = i + 1 < n ? mss : pay - i * mss;
+			const struct rte_tcp_hdr *st = (const void *)(flat + L2 + l3);
+			uint8_t want_flags = cases[c].flags;
+
+			assert_int_equal(seg, hdrs + want);
+			assert_memory_equal(flat + hdrs, f + hdrs + i * mss, want);
+			assert_int_equal(rte_be_to_cpu_32(st->sent_seq), 0xfffff000u + i * mss);
+			if (i + 1 < n)
+				want_flags &= ~(RTE_TCP_FIN_FLAG | RTE_TCP_PSH_FLAG);
+			if (i > 0)
+				want_flags &= ~RTE_TCP_CWR_FLAG;
+			assert_int_equal(st->tcp_flags, want_flags);
+			if (v6) {
+				const struct rte_ipv6_hdr *ip = (const void *)(flat + L2);
+
+				assert_int_equal(rte_be_to_cpu_16(ip->payload_len), TCP_LEN + want);
+				assert_int_equal(rte_ipv6_udptcp_cksum_verify(ip, st), 0);
+			} else {
+				const struct rte_ipv4_hdr *ip = (const void *)(flat + L2);
+
+				assert_int_equal(rte_be_to_cpu_16(ip->total_length), l3 + TCP_LEN + want);
+				assert_int_equal(rte_be_to_cpu_16(ip->packet_id), (uint16_t)(0xfffe + i));
+				assert_int_equal(rte_ipv4_cksum(ip), 0);
+				assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, st), 0);
+			}
+		}
+		rte_pktmbuf_free(m);
+	}
+	fg_assert_no_leak();
+}
+
+/* IPv4 segments byte for byte as librte_gso cuts them (it leaves checksums). */
+static void
+test_segmentation_matches_librte_gso(void **state)
+{
+	static uint8_t f[8192], flat[8192], theirs[8192];
+	uint32_t len = build_frame(f, false, true, 5000, true), hdrs = L2 + L3V4 + TCP_LEN, i;
+	struct virtio_net_hdr h = tso_hdr(false, 1200);
+	struct rte_gso_ctx ctx = {
+		.direct_pool = fg_pool,
+		.indirect_pool = fg_pool,
+		.gso_types = RTE_ETH_TX_OFFLOAD_TCP_TSO,
+		.gso_size = 1200 + hdrs,
+		.flag = 0,
+	};
+	struct rte_mbuf *m, *ours, *segs[16];
+	uint32_t seg_lens[16], nsegs = odd_segments(len, seg_lens);
+	int n;
+
+	(void)state;
+	ours = fg_mbuf(f, len, seg_lens, nsegs);
+	assert_int_equal(vhd_net_hdr_to_mbuf(&h, ours, ALL_HOST), 0);
+	m = fg_mbuf(f, len, seg_lens, nsegs);
+	assert_int_equal(vhd_net_hdr_to_mbuf(&h, m, ALL_HOST), 0);
+	n = rte_gso_segment(m, &ctx, segs, RTE_DIM(segs));
+	assert_int_equal(n, (int)vhd_net_seg_count(ours));
+	for (i = 0; i < (uint32_t)n; i++) {
+		uint32_t seg = segment_flat(ours, i, flat);
+
+		assert_int_equal(segs[i]->pkt_len, seg);
+		memcpy(theirs, rte_pktmbuf_read(segs[i], 0, seg, theirs), seg);
+		/* the IP and TCP checksum fields are ours to fill */
+		memset(flat + L2 + offsetof(struct rte_ipv4_hdr, hdr_checksum), 0, 2);
+		memset(theirs + L2 + offsetof(struct rte_ipv4_hdr, hdr_checksum), 0, 2);
+		memset(flat + L2 + L3V4 + TCP_CSUM_OFF, 0, 2);
+		memset(theirs + L2 + L3V4 + TCP_CSUM_OFF, 0, 2);
+		assert_memory_equal(flat, theirs, seg);
+		rte_pktmbuf_free(segs[i]);
+	}
+	/* librte_gso of 22.11 leaves the input to the caller */
+	rte_pktmbuf_free(m);
+	rte_pktmbuf_free(ours);
+	fg_assert_no_leak();
+}
+
 static void
 test_error_names(void **state)
 {
@@ -401,6 +553,8 @@ main(void)
 		cmocka_unit_test(test_tso_to_flags),
 		cmocka_unit_test(test_hostile_headers),
 		cmocka_unit_test(test_header_for_destination),
+		cmocka_unit_test(test_segmentation),
+		cmocka_unit_test(test_segmentation_matches_librte_gso),
 		cmocka_unit_test(test_error_names),
 	};
 
