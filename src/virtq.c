@@ -48,9 +48,17 @@ vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features)
 	if (virtio_features & (1ULL << VIRTIO_F_VERSION_1))
 		vq->flags |= VHD_VQ_F_VERSION_1;
 	vq->hdr_len = vhd_net_hdr_len(virtio_features);
+	vq->max_frame = VHD_MAX_FRAME_LEN;
 	/* the hint may belong to another memory table */
 	vq->mem_hint = 0;
 	return 0;
+}
+
+void
+vhd_virtq_set_mtu(struct vhd_virtq *vq, uint16_t mtu)
+{
+	vq->max_frame = mtu == 0 ? VHD_MAX_FRAME_LEN :
+				   RTE_MIN((uint32_t)mtu + VHD_MTU_OVERHEAD, VHD_MAX_FRAME_LEN);
 }
 
 uint16_t

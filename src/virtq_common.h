@@ -29,8 +29,32 @@
 
 /* Ethernet header: anything shorter cannot be forwarded. */
 #define MIN_FRAME_LEN 14u
-/* Buffer pieces gathered for one packet, on either side. */
+/*
+ * Pieces of one packet's frame: a guest's transmit chain or an mbuf chain.
+ * A 64 KiB frame from a Linux guest has at most 19 (MAX_SKB_FRAGS + 2); an
+ * mbuf chain vhostd builds has at most 33 (pieces_to_mbuf_chain).
+ */
 #define PIECES_MAX 64
+/*
+ * A guest's receive buffers gathered for one packet: 64 chains of at least
+ * 1518 bytes each (what a Linux guest posts with MRG_RXBUF) hold 64 KiB;
+ * each may be cut once where it straddles two memory regions.
+ */
+#define TX_HEADS_MAX 64
+#define TX_IOV_MAX (2 * TX_HEADS_MAX)
+/*
+ * Results of the chain walks and copies besides the -(vhd_desc_error + 1)
+ * of a malformed chain: a frame too big for a side (stats.too_big), and an
+ * mbuf chain the mempool could not give (the guest's chain stays for later).
+ */
+#define RC_TOO_BIG (-VHD_DESC_ERR_MAX - 1)
+#define RC_NO_MBUF (-VHD_DESC_ERR_MAX - 2)
+/*
+ * Bytes of a guest buffer fetched ahead of a copy: what the fast paths up to
+ * 1518 B frames need; a jumbo frame's later lines stream in on the
+ * hardware prefetcher while the copy runs.
+ */
+#define PREFETCH_WRITE_MAX 2048u
 
 /* Where a packet's bytes are: an mbuf's segments or a guest's buffers. */
 struct pkt_pieces {
@@ -68,12 +92,77 @@ pieces_copy(uint8_t *dst, const struct pkt_pieces *pc)
 	}
 }
 
-/* Copies the pieces into m's one segment. Returns 0 or -(error + 1). */
+/* Counts a chain or frame refused for rc (< 0). */
+static __rte_always_inline void
+count_refused(struct vhd_virtq *vq, int rc)
+{
+	if (rc == RC_TOO_BIG)
+		vq->stats.too_big++;
+	else
+		vq->stats.errors[-rc - 1]++;
+}
+
+/*
+ * Copies the pieces into m, a fresh mbuf of mp, and as many more fresh mbufs
+ * of mp chained behind it as the frame needs. Out of line: only frames over
+ * one mbuf's data room come here, so the small-frame path stays as it was.
+ * Returns 0, RC_NO_MBUF (m untouched) or RC_TOO_BIG.
+ */
+static int __rte_noinline __rte_unused
+pieces_to_mbuf_chain(const struct pkt_pieces *pc, struct rte_mbuf *m, struct rte_mempool *mp)
+{
+	struct rte_mbuf *segs[PIECES_MAX];
+	uint32_t room = rte_pktmbuf_tailroom(m);
+	uint32_t nextra = (pc->total - room + room - 1) / room;
+	struct rte_mbuf *cur = m;
+	uint8_t *dst = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t left = room, i;
+
+	/* the chain must still fit mbuf_pieces() on its way out */
+	if (unlikely(nextra >= PIECES_MAX))
+		return RC_TOO_BIG;
+	if (unlikely(rte_pktmbuf_alloc_bulk(mp, segs, nextra) != 0))
+		return RC_NO_MBUF;
+	for (i = 0; i < nextra; i++) {
+		cur->next = segs[i];
+		cur = segs[i];
+	}
+	cur = m;
+	for (i = 0; i < pc->n; i++) {
+		const uint8_t *src = pc->addr[i];
+		uint32_t len = pc->len[i];
+
+		while (len > 0) {
+			uint32_t n;
+
+			if (left == 0) {
+				cur = cur->next;
+				dst = rte_pktmbuf_mtod(cur, uint8_t *);
+				left = rte_pktmbuf_tailroom(cur);
+			}
+			n = RTE_MIN(len, left);
+			rte_memcpy(dst, src, n);
+			cur->data_len += n;
+			dst += n;
+			src += n;
+			len -= n;
+			left -= n;
+		}
+	}
+	m->nb_segs = nextra + 1;
+	m->pkt_len = pc->total;
+	return 0;
+}
+
+/*
+ * Copies the pieces into m (fresh from mp), chaining more mbufs of mp for a
+ * frame over its data room. Returns 0 or an RC_* (see pieces_to_mbuf_chain).
+ */
 static __rte_always_inline int
-pieces_to_mbuf(const struct pkt_pieces *pc, struct rte_mbuf *m)
+pieces_to_mbuf(const struct pkt_pieces *pc, struct rte_mbuf *m, struct rte_mempool *mp)
 {
 	if (unlikely(pc->total > rte_pktmbuf_tailroom(m)))
-		return -VHD_DESC_ERR_LEN - 1;
+		return pieces_to_mbuf_chain(pc, m, mp);
 	pieces_copy(rte_pktmbuf_mtod(m, uint8_t *), pc);
 	m->data_len = pc->total;
 	m->pkt_len = pc->total;
@@ -90,9 +179,9 @@ struct tx_buffers {
 		uint8_t *addr;
 		uint32_t len;
 		uint16_t head_slot; /* index into heads[] */
-	} iov[PIECES_MAX];
-	uint16_t heads[PIECES_MAX];
-	uint32_t written[PIECES_MAX]; /* bytes written per head */
+	} iov[TX_IOV_MAX];
+	uint16_t heads[TX_HEADS_MAX];
+	uint32_t written[TX_HEADS_MAX]; /* bytes written per head */
 	uint16_t niov;
 	uint16_t nheads;
 	uint64_t capacity;
@@ -120,7 +209,7 @@ scatter(struct tx_buffers *b, uint32_t *iov_i, uint32_t *iov_off, const uint8_t 
 }
 
 /* What became of one packet sent to a guest. */
-enum tx_result { TX_SENT, TX_NO_ROOM, TX_BAD_CHAIN };
+enum tx_result { TX_SENT, TX_NO_ROOM, TX_BAD_CHAIN, TX_TOO_BIG };
 
 /*
  * Prefetching: the misses of a whole burst are started together, so that
@@ -140,13 +229,13 @@ prefetch_guest_line(struct vhd_virtq *vq, uint64_t gpa)
 }
 
 /*
- * Fetches for writing every line of the len bytes at gpa (at most a frame's
- * worth, and only up to the end of gpa's region).
+ * Fetches for writing every line of the len bytes at gpa (at most
+ * PREFETCH_WRITE_MAX, and only up to the end of gpa's region).
  */
 static __rte_always_inline void
 prefetch_guest_write(struct vhd_virtq *vq, uint64_t gpa, uint32_t len)
 {
-	uint64_t n = RTE_MIN(len, (uint32_t)VHD_MAX_FRAME_LEN);
+	uint64_t n = RTE_MIN(len, PREFETCH_WRITE_MAX);
 	const uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, gpa, &n);
 	uint64_t off;
 

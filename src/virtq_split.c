@@ -244,7 +244,8 @@ avail_head(const struct vhd_virtq *vq, uint16_t pos)
 /*
  * Records where the frame of one guest-transmitted chain lies, skipping the
  * virtio-net header (which may span descriptors). Each descriptor is read once
- * and checked; nothing is copied. Returns 0 or -(error + 1).
+ * and checked; nothing is copied. Returns 0, -(error + 1), or RC_TOO_BIG for a
+ * frame over VHD_MAX_FRAME_LEN or PIECES_MAX pieces.
  */
 static int __rte_noinline
 chain_gather_frame_slow(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc)
@@ -281,8 +282,9 @@ chain_gather_frame_slow(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *
 				if (chunk == 0)
 					continue;
 			}
+			/* legal, but more than any side takes: stop walking */
 			if (unlikely(pc->total + chunk > VHD_MAX_FRAME_LEN || pc->n == PIECES_MAX))
-				return -VHD_DESC_ERR_LEN - 1;
+				return RC_TOO_BIG;
 			pc->addr[pc->n] = src;
 			pc->len[pc->n] = chunk;
 			pc->n++;
@@ -383,9 +385,10 @@ prefetch_rx_buffers(struct vhd_virtq *vq, uint16_t n, const uint32_t *fill_len)
 		prefetch_guest_write(vq, vq->desc[heads[i] & mask].addr, fill_len[i]);
 }
 
-/* Copies one guest-transmitted chain into m. */
+/* Copies one guest-transmitted chain into m (and more mbufs of mp if it is big). */
 static __rte_always_inline int
-chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m, const uint16_t hdr_len)
+chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m, struct rte_mempool *mp,
+	      const uint16_t hdr_len)
 {
 	struct pkt_pieces pc;
 	int rc;
@@ -393,7 +396,25 @@ chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m, const uin
 	rc = chain_gather_frame(vq, head, &pc, hdr_len);
 	if (unlikely(rc < 0))
 		return rc;
-	return pieces_to_mbuf(&pc, m);
+	return pieces_to_mbuf(&pc, m, mp);
+}
+
+/*
+ * Ends an rx burst cut short at chain i: a big frame's extra mbufs were not
+ * to be had, so that chain and the ones after it stay in the ring for the
+ * next poll. Out of line, so the common burst's tail stays as it was.
+ */
+static uint16_t __rte_noinline
+rx_burst_cut(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t n, uint16_t npkts, uint16_t i,
+	     uint16_t used_idx)
+{
+	vq->stats.no_mbuf++;
+	rte_pktmbuf_free_bulk(&pkts[npkts], n - npkts);
+	vq->last_avail_idx += i;
+	vq->stats.packets += npkts;
+	if (i > 0)
+		used_ring_publish(vq, used_idx);
+	return npkts;
 }
 
 static __rte_always_inline uint16_t
@@ -421,13 +442,15 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 
 	for (i = 0; i < n; i++) {
 		uint16_t head = heads[i];
-		int rc = chain_to_mbuf(vq, head, pkts[npkts], hdr_len);
+		int rc = chain_to_mbuf(vq, head, pkts[npkts], mp, hdr_len);
 
 		if (likely(rc == 0)) {
 			vq->stats.bytes += pkts[npkts]->pkt_len;
 			npkts++;
+		} else if (unlikely(rc == RC_NO_MBUF)) {
+			return rx_burst_cut(vq, pkts, n, npkts, i, used_idx);
 		} else {
-			vq->stats.errors[-rc - 1]++;
+			count_refused(vq, rc);
 		}
 		/* transmit buffers are read-only for us: used length is 0 */
 		used_ring_put(vq, used_idx++, head, 0);
@@ -442,7 +465,8 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 
 /*
  * Adds the writable buffers of one chain until the gathered capacity reaches
- * need. Returns 0 or -(error + 1).
+ * need. Returns 0, -(error + 1), or RC_TOO_BIG when the pieces would exceed
+ * what b holds.
  */
 static int
 gather_chain(struct vhd_virtq *vq, uint16_t head, struct tx_buffers *b, uint64_t need)
@@ -469,8 +493,8 @@ gather_chain(struct vhd_virtq *vq, uint16_t head, struct tx_buffers *b, uint64_t
 
 			if (unlikely(p == NULL))
 				return -VHD_DESC_ERR_ADDR - 1;
-			if (unlikely(b->niov == PIECES_MAX))
-				return -VHD_DESC_ERR_LEN - 1;
+			if (unlikely(b->niov == TX_IOV_MAX))
+				return RC_TOO_BIG;
 			b->iov[b->niov].addr = p;
 			b->iov[b->niov].len = chunk;
 			b->iov[b->niov].head_slot = slot;
@@ -487,7 +511,10 @@ gather_chain(struct vhd_virtq *vq, uint16_t head, struct tx_buffers *b, uint64_t
  * Copies one packet into the guest's receive buffers: one chain, or several
  * with MRG_RXBUF. *avail counts the chains still available; used entries go to
  * *used_idx. With no room nothing is consumed; a bad chain drops the packet
- * and hands every chain it took back empty (counted).
+ * and hands every chain it took back empty (counted). A packet the buffers
+ * cannot hold (one chain too small without MRG_RXBUF, or more than
+ * TX_HEADS_MAX chains / TX_IOV_MAX pieces) is dropped as too_big and the
+ * chains stay for the next packet: they broke no rule.
  */
 static enum tx_result __rte_noinline
 tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t *used_idx)
@@ -500,14 +527,19 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint
 	int rc = 0;
 	uint16_t h;
 
+	/* over the guest's MTU: dropped whatever buffers it has */
+	if (unlikely(pkt->total > vq->max_frame)) {
+		vq->stats.too_big++;
+		return TX_TOO_BIG;
+	}
 	if (*avail == 0)
 		return TX_NO_ROOM;
 	b.niov = 0;
 	b.nheads = 0;
 	b.capacity = 0;
 	while (b.capacity < need && *avail > 0) {
-		if (unlikely(b.nheads == PIECES_MAX)) {
-			rc = -VHD_DESC_ERR_LEN - 1;
+		if (unlikely(b.nheads == TX_HEADS_MAX)) {
+			rc = RC_TOO_BIG;
 			break;
 		}
 		rc = gather_chain(vq, avail_head(vq, vq->last_avail_idx), &b, need);
@@ -516,8 +548,14 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint
 		if (rc < 0 || !mergeable)
 			break;
 	}
-	if (unlikely(rc < 0 || (!mergeable && b.capacity < need))) {
-		vq->stats.errors[rc < 0 ? -rc - 1 : VHD_DESC_ERR_LEN]++;
+	if (unlikely(rc == RC_TOO_BIG || (rc == 0 && !mergeable && b.capacity < need))) {
+		vq->last_avail_idx -= b.nheads;
+		*avail += b.nheads;
+		vq->stats.too_big++;
+		return TX_TOO_BIG;
+	}
+	if (unlikely(rc < 0)) {
+		vq->stats.errors[-rc - 1]++;
 		for (h = 0; h < b.nheads; h++)
 			used_ring_put(vq, (*used_idx)++, b.heads[h], 0);
 		return TX_BAD_CHAIN;
@@ -547,7 +585,7 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint
  */
 static __rte_always_inline enum tx_result
 tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t *used_idx,
-       const uint16_t hdr_len)
+       const uint16_t hdr_len, const bool mtu)
 {
 	const uint16_t special = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT;
 	uint32_t need = hdr_len + pkt->total;
@@ -563,7 +601,9 @@ tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t 
 	if (unlikely(head >= vq->size))
 		goto slow;
 	desc_load(&vq->desc[head], &d);
-	if (unlikely((d.flags & special) || !(d.flags & VRING_DESC_F_WRITE) || d.len < need))
+	/* the slow path checks the MTU */
+	if (unlikely((d.flags & special) || !(d.flags & VRING_DESC_F_WRITE) || d.len < need ||
+		     (mtu && pkt->total > vq->max_frame)))
 		goto slow;
 	/* the whole descriptor must be sound, not only the part we fill */
 	len = d.len;
@@ -585,7 +625,8 @@ slow:
 }
 
 static __rte_always_inline uint16_t
-tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uint16_t hdr_len)
+tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uint16_t hdr_len,
+	 const bool mtu)
 {
 	uint16_t used_idx = vq->last_used_idx;
 	uint16_t sent = 0, dropped = 0;
@@ -605,10 +646,12 @@ tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uin
 		enum tx_result r;
 
 		if (unlikely(!mbuf_pieces(pkts[i], &pc))) {
+			/* more segments than vhostd gathers: not the guest's fault */
+			vq->stats.too_big++;
 			dropped++;
 			continue;
 		}
-		r = tx_one(vq, &pc, &avail, &used_idx, hdr_len);
+		r = tx_one(vq, &pc, &avail, &used_idx, hdr_len, mtu);
 		if (r == TX_NO_ROOM)
 			break;
 		if (r == TX_SENT)
@@ -624,7 +667,7 @@ tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uin
 
 static __rte_always_inline uint16_t
 forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
-	      const uint16_t from_hdr_len, const uint16_t to_hdr_len)
+	      const uint16_t from_hdr_len, const uint16_t to_hdr_len, const bool mtu)
 {
 	uint16_t from_used = from->last_used_idx, to_used = to->last_used_idx;
 	uint16_t i, n, received = 0;
@@ -651,10 +694,10 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 			received++;
 			from->stats.bytes += pc.total;
 			/* the source chain is completed only after this copy */
-			if (tx_one(to, &pc, &room, &to_used, to_hdr_len) == TX_NO_ROOM)
+			if (tx_one(to, &pc, &room, &to_used, to_hdr_len, mtu) == TX_NO_ROOM)
 				to->stats.no_room++;
 		} else {
-			from->stats.errors[-rc - 1]++;
+			count_refused(from, rc);
 		}
 		used_ring_put(from, from_used++, head, 0);
 	}
@@ -670,9 +713,11 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
  * Specialised variants. Virtio 1.0 guests, and legacy ones with MRG_RXBUF,
  * which is nearly all of them, use the 12-byte header: with its size a
  * constant, the fast paths write it with two stores instead of a call to
- * memcpy. hdr_len is fixed by the features negotiated before the device
- * started (vhd_virtq_init), so each branch below always goes the same way
- * for a device.
+ * memcpy. Likewise a destination without an MTU needs no per-packet check
+ * on the fast path: every frame vhostd holds is within VHD_MAX_FRAME_LEN
+ * (the slow path checks all the same). hdr_len and the MTU are fixed before
+ * the device is polled (vhd_virtq_init, vhd_virtq_set_mtu), so each branch
+ * below always goes the same way for a device.
  */
 uint16_t
 vhd_split_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts,
@@ -686,17 +731,24 @@ vhd_split_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf
 uint16_t
 vhd_split_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count)
 {
+	bool mtu = vq->max_frame < VHD_MAX_FRAME_LEN;
+
 	if (likely(vq->hdr_len == VHD_NET_HDR_LEN_MODERN))
-		return tx_burst(vq, pkts, count, VHD_NET_HDR_LEN_MODERN);
-	return tx_burst(vq, pkts, count, vq->hdr_len);
+		return mtu ? tx_burst(vq, pkts, count, VHD_NET_HDR_LEN_MODERN, true) :
+			     tx_burst(vq, pkts, count, VHD_NET_HDR_LEN_MODERN, false);
+	return tx_burst(vq, pkts, count, vq->hdr_len, true);
 }
 
 uint16_t
 vhd_split_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count)
 {
+	bool mtu = to->max_frame < VHD_MAX_FRAME_LEN;
+
 	if (likely(from->hdr_len == VHD_NET_HDR_LEN_MODERN &&
 		   to->hdr_len == VHD_NET_HDR_LEN_MODERN))
-		return forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
-				     VHD_NET_HDR_LEN_MODERN);
-	return forward_burst(from, to, count, from->hdr_len, to->hdr_len);
+		return mtu ? forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
+					   VHD_NET_HDR_LEN_MODERN, true) :
+			     forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
+					   VHD_NET_HDR_LEN_MODERN, false);
+	return forward_burst(from, to, count, from->hdr_len, to->hdr_len, true);
 }

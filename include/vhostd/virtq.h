@@ -28,8 +28,18 @@
 #define VHD_BURST_MAX 32
 /* The largest split ring the virtio spec allows. */
 #define VHD_VIRTQ_SIZE_MAX 32768
-/* The largest frame forwarded: what one default mbuf holds (no offloads offered). */
-#define VHD_MAX_FRAME_LEN RTE_MBUF_DEFAULT_DATAROOM
+/*
+ * The largest frame forwarded, without the virtio-net header: an IP packet's
+ * 65535 bytes is the most any peer sends (a bigger frame is dropped as
+ * too_big, not malformed). Frames over one mbuf's data room take a chain.
+ */
+#define VHD_MAX_FRAME_LEN 65535u
+/*
+ * A frame to a port with an MTU may carry the Ethernet header and one VLAN
+ * tag on top of it: vhostd switches on MACs and leaves tags alone, and a
+ * guest takes a tagged frame of its full MTU.
+ */
+#define VHD_MTU_OVERHEAD (14u + 4u)
 
 /* Why a descriptor chain was refused; each has its own counter. */
 enum vhd_desc_error {
@@ -50,6 +60,13 @@ struct vhd_virtq_stats {
 	uint64_t bytes;           /* their bytes, without the virtio-net header */
 	uint64_t no_room;         /* tx: packets dropped, guest had no buffer */
 	uint64_t no_mbuf;         /* rx: bursts cut short, mempool empty */
+	/*
+	 * Frames a side cannot take, dropped without breaking any rule: tx,
+	 * bigger than the guest's MTU or its receive buffers (one chain
+	 * without MRG_RXBUF, or more pieces than vhostd gathers); rx, a guest
+	 * frame over VHD_MAX_FRAME_LEN.
+	 */
+	uint64_t too_big;
 	uint64_t interrupts;      /* callfd writes */
 	uint64_t interrupts_failed; /* callfd writes refused (counter full) or interrupted */
 	uint64_t errors[VHD_DESC_ERR_MAX];
@@ -73,6 +90,7 @@ struct vhd_virtq {
 	uint16_t last_used_idx;    /* next used entry to fill (== used->idx we published) */
 	uint16_t hdr_len;          /* virtio-net header size: 10 or 12 */
 	uint32_t flags;            /* VHD_VQ_F_* */
+	uint32_t max_frame;        /* tx: largest frame the guest takes (vhd_virtq_set_mtu) */
 	uint32_t mem_hint;         /* last region hit */
 	int callfd;                /* eventfd to interrupt the guest, -1 if none */
 	uint32_t notify_seq;       /* odd while a callfd write is under way */
@@ -107,16 +125,28 @@ int vhd_virtq_rings_check(const struct vhd_mem_table *mem, const struct vring_de
 int vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features);
 
 /*
- * Receives up to count packets the guest transmitted. Each mbuf comes from mp.
+ * Limits the frames sent into vq (tx, forward) to an MTU: frames over
+ * mtu + VHD_MTU_OVERHEAD are dropped as too_big. 0: no limit but
+ * VHD_MAX_FRAME_LEN (the default after vhd_virtq_init).
+ */
+void vhd_virtq_set_mtu(struct vhd_virtq *vq, uint16_t mtu);
+
+/*
+ * Receives up to count packets the guest transmitted. Each mbuf comes from mp;
+ * a frame bigger than one mbuf's data room gets a chain of mbufs from mp.
  * Malformed chains are returned to the guest with length 0 and counted in
- * stats.errors; they never reach pkts. Returns the number of mbufs in pkts.
+ * stats.errors, frames over VHD_MAX_FRAME_LEN in stats.too_big; they never
+ * reach pkts. A chain whose mbufs mp cannot give stays in the ring for the
+ * next call (counted in no_mbuf). Returns the number of mbufs in pkts.
  */
 uint16_t vhd_virtq_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp,
 			    struct rte_mbuf **pkts, uint16_t count);
 
 /*
  * Copies up to count packets into the guest's receive buffers, in order, and
- * interrupts the guest unless it asked not to be. Returns how many were
+ * interrupts the guest unless it asked not to be. A packet the guest cannot
+ * take (too_big) or that meets a malformed chain is skipped and counted; the
+ * burst stops at the first one that finds no buffer. Returns how many were
  * copied; the caller still owns (and frees) every mbuf in pkts.
  */
 uint16_t vhd_virtq_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count);
