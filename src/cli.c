@@ -24,13 +24,15 @@ static const char usage[] =
 	"DPDK virtio-user frontends, one vhost-user port per --socket.\n"
 	"\n"
 	"Options:\n"
-	"  --socket PATH[,client][,queues=N][,mode=OCTAL][,group=NAME]\n"
+	"  --socket PATH[,client][,queues=N][,mode=OCTAL][,group=NAME][,mtu=N]\n"
 	"                     add a port (repeatable, up to 256). By default vhostd\n"
 	"                     creates PATH and listens; with 'client' it connects to\n"
 	"                     a frontend serving PATH and reconnects when it returns.\n"
 	"                     queues=N offers N queue pairs (1-8, default 1).\n"
 	"                     mode=0660,group=kvm set the socket file's permissions\n"
 	"                     and group (server mode only).\n"
+	"                     mtu=N (68-65535) offers the guest that MTU and drops\n"
+	"                     frames to it above N + 18 (Ethernet header, VLAN tag).\n"
 	"  --fwd l2|pair      l2 (default): MAC-learning switch across all ports.\n"
 	"                     pair: patch ports two by two in command-line order\n"
 	"                     (0<->1, 2<->3), like testpmd io forwarding.\n"
@@ -136,6 +138,15 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 					return -1;
 				}
 				p->mode = n;
+			} else if (strncmp(opt, "mtu=", 4) == 0) {
+				if (parse_uint(opt + 4, VHD_MTU_MIN, VHD_MTU_MAX, &n) < 0) {
+					fprintf(err,
+						"vhostd: --socket %s: bad mtu '%s' "
+						"(expected %u-%u)\n",
+						p->path, opt + 4, VHD_MTU_MIN, VHD_MTU_MAX);
+					return -1;
+				}
+				p->mtu = n;
 			} else if (strncmp(opt, "group=", 6) == 0) {
 				struct group *g = getgrnam(opt + 6);
 
@@ -148,8 +159,8 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 			} else {
 				fprintf(err,
 					"vhostd: --socket %s: unknown option '%s' "
-					"(expected client, server, queues=N, mode=OCTAL "
-					"or group=NAME)\n",
+					"(expected client, server, queues=N, mode=OCTAL, "
+					"group=NAME or mtu=N)\n",
 					p->path, opt);
 				return -1;
 			}

@@ -347,6 +347,7 @@ port_attach(struct vhd_port *p, struct vhd_dev_snapshot *snap)
 		/* the registry validated the ring, so this cannot fail */
 		if (vhd_virtq_init(vq, snap->features) != 0)
 			vq->desc = NULL;
+		vhd_virtq_set_mtu(vq, snap->mtu);
 	}
 	p->nr_vrings = snap->nr_vrings;
 	__atomic_store_n(&p->active, snap, __ATOMIC_RELEASE);

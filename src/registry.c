@@ -160,6 +160,26 @@ out:
 	return rc;
 }
 
+/*
+ * The MTU frames to the guest are held to: mtu= of --socket, or the smaller
+ * of it and the frontend's own (QEMU's host_mtu=, told with
+ * VHOST_USER_NET_SET_MTU), which is what the guest was given. The library
+ * reports the frontend's only when VIRTIO_NET_F_MTU was negotiated, which
+ * vhostd offers only with mtu=. 0: no MTU.
+ */
+static uint16_t
+port_mtu(const struct vhd_port *p, int vid)
+{
+	uint16_t mtu = p->cfg->mtu, fe_mtu = 0;
+
+	if (rte_vhost_get_mtu(vid, &fe_mtu) == 0 && fe_mtu != 0 && fe_mtu < mtu) {
+		VHD_LOG(INFO, "port %u: frontend MTU %u below mtu=%u, using it", p->id, fe_mtu,
+			mtu);
+		mtu = fe_mtu;
+	}
+	return mtu;
+}
+
 /* Gathers what the datapath needs to poll the device. */
 static struct vhd_dev_snapshot *
 snapshot_build(struct vhd_port *p, int vid)
@@ -227,6 +247,7 @@ snapshot_build(struct vhd_port *p, int vid)
 		goto fail;
 	}
 	snap->pool = vhd_pool_for_socket(rte_vhost_get_numa_node(vid));
+	snap->mtu = port_mtu(p, vid);
 	return snap;
 fail:
 	snapshot_free(snap);
@@ -592,6 +613,8 @@ register_port(struct vhd_port *p)
 
 	if (cfg->queues > 1)
 		features |= 1ULL << VIRTIO_NET_F_MQ;
+	if (cfg->mtu != 0)
+		features |= 1ULL << VIRTIO_NET_F_MTU;
 	if (rte_vhost_driver_register(cfg->path, flags) != 0) {
 		VHD_LOG(ERR, "--socket %s: cannot register", cfg->path);
 		return -EINVAL;

@@ -41,10 +41,11 @@ vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t)
 			t->errors_by_kind[k] += READ(s->errors[k]);
 			t->errors += READ(s->errors[k]);
 		}
+		t->too_big += READ(s->too_big);
 		t->interrupts += READ(s->interrupts);
 		t->interrupts_failed += READ(s->interrupts_failed);
 	}
-	t->drops += READ(p->tx_down_drops) + READ(p->ring_full_drops);
+	t->drops += t->too_big + READ(p->tx_down_drops) + READ(p->ring_full_drops);
 	t->msg_refused = READ(p->msg_refused);
 	t->mem_faults = READ(p->mem_faults);
 	t->interrupt_stalls = READ(p->interrupt_stalls);
@@ -118,10 +119,10 @@ vhd_stats_print(FILE *out)
 			"stats: port=%u path=%s state=%s rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64
 			" tx_pkts=%" PRIu64 " tx_bytes=%" PRIu64 " drops=%" PRIu64
 			" errors=%" PRIu64 " no_mbuf=%" PRIu64 " msg_refused=%" PRIu64
-			" mem_faults=%" PRIu64 " interrupt_stalls=%" PRIu64 "\n",
+			" mem_faults=%" PRIu64 " interrupt_stalls=%" PRIu64 " too_big=%" PRIu64 "\n",
 			p->id, p->cfg->path, vhd_port_state(p), t.rx_pkts, t.rx_bytes, t.tx_pkts,
 			t.tx_bytes, t.drops, t.errors, t.no_mbuf, t.msg_refused, t.mem_faults,
-			t.interrupt_stalls);
+			t.interrupt_stalls, t.too_big);
 	}
 	fflush(out);
 }
@@ -176,6 +177,7 @@ telemetry_port_dict(const struct vhd_port *p, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "tx_pkts", t.tx_pkts);
 	rte_tel_data_add_dict_u64(d, "tx_bytes", t.tx_bytes);
 	rte_tel_data_add_dict_u64(d, "drops", t.drops);
+	rte_tel_data_add_dict_u64(d, "too_big", t.too_big);
 	rte_tel_data_add_dict_u64(d, "no_mbuf", t.no_mbuf);
 	rte_tel_data_add_dict_u64(d, "errors", t.errors);
 	for (k = 0; k < VHD_DESC_ERR_MAX; k++)

@@ -11,6 +11,9 @@
 #define VHD_MAX_PORTS 256
 #define VHD_MAX_QUEUE_PAIRS 8
 #define VHD_MAX_EAL_ARGS 64
+/* MTUs --socket PATH,mtu=N accepts: IPv4's minimum to the largest frame */
+#define VHD_MTU_MIN 68u
+#define VHD_MTU_MAX 65535u
 
 enum vhd_fwd_mode {
 	VHD_FWD_L2,   /* MAC-learning switch over all ports */
@@ -23,6 +26,7 @@ struct vhd_port_config {
 	uint16_t queues; /* queue pairs offered */
 	int mode;        /* socket file permissions, -1 = leave as created */
 	long gid;        /* socket file group, -1 = leave as created */
+	uint16_t mtu;    /* offered with VIRTIO_NET_F_MTU; 0 = none (frames up to 64 KiB) */
 };
 
 struct vhd_config {

@@ -40,6 +40,8 @@ struct vhd_dev_snapshot {
 	struct vhd_vring_info vring[VHD_MAX_VRINGS];
 	uint16_t tx_vring; /* guest receive vring we transmit into */
 	struct rte_mempool *pool;
+	/* frames sent to the guest are limited to this MTU (vhd_virtq_set_mtu); 0: none */
+	uint16_t mtu;
 	/* written by the lcore when it lets go: where each ring stopped */
 	uint16_t final_avail_idx[VHD_MAX_VRINGS];
 	uint16_t final_used_idx[VHD_MAX_VRINGS];
