@@ -40,7 +40,6 @@ MISC_STARVE = 0xe0
 
 HDR_LEN = 96
 MAX_REGIONS, MAX_OPS, MAX_MBUFS = 4, 8, 8
-MBUF_ROOM = 2048
 U64 = (1 << 64) - 1
 
 # Default layout: four regions, R1 and R2 back to back (straddling), gaps elsewhere.
@@ -489,9 +488,9 @@ def tx_mbuf_65_segments():
     g = Guest()
     g.rx_buf(256)
     g.rx_buf(256)
-    g.mbuf(200, segs=65)  # more pieces than the datapath tracks: dropped
+    g.mbuf(200, segs=65)  # more pieces than the datapath tracks: too big
     g.mbuf(100)
-    g.op(TX(2), ret=1, consumed=1, errs={})
+    g.op(TX(2), ret=1, consumed=1, errs={"too_big": 1})
     return g
 
 
@@ -516,21 +515,84 @@ def tx_high_region_mergeable():
 
 @seed
 def tx_too_many_pieces_mergeable():
-    # 65 one-byte chains: the packet needs more than TX_IOV_MAX (64) buffers
+    # 112 one-byte chains: the packet needs more than TX_HEADS_MAX (64) buffers;
+    # too big, and the chains stay for the next packet
     g = Guest(features=F_V1 | F_MRG, qsize=128)
-    for _ in range(70):
+    for _ in range(120):
         g.rx_buf(1)
     g.mbuf(100)
-    g.op(TX(1), ret=0, consumed=64, errs={"desc_len": 1})
+    g.mbuf(20)
+    g.op(TX(2), ret=1, consumed=32, errs={"too_big": 1})
     return g
 
 
 @seed
 def tx_too_many_pieces_indirect():
+    # 200 pieces of 8 bytes hold 1530 bytes, but more than TX_IOV_MAX (128)
     g = Guest(features=F_V1 | F_INDIRECT)
-    g.post(g.indirect([(g.alloc(1, 8, align=8), 8) for _ in range(70)], WRITE, r=0))
+    g.post(g.indirect([(g.alloc(1, 8, align=8), 8) for _ in range(200)], WRITE, r=0))
+    g.mbuf(1518)
     g.mbuf(600)
-    g.op(TX(1), ret=0, consumed=1, errs={"desc_len": 1})
+    g.op(TX(2), ret=1, consumed=1, errs={"too_big": 1})
+    return g
+
+
+# Jumbo frames: regions of 16 KiB (the most the input format gives).
+BIG = [(0, 0x4000), (0x7000, 0x4000), (0, 0x4000), (0x40000000, 0x4000)]
+
+
+@seed
+def rx_jumbo_straddle():
+    g = Guest(layout=BIG)
+    g.tx_pkt(9000, lens=[12 + 3000, 6000], gpas=[g.end(1) - 1000, g.alloc(3, 6000)])
+    g.tx_pkt(64)
+    g.tx_pkt(16000, r=2)
+    g.op(RX(32), ret=3, consumed=3, errs={})
+    return g
+
+
+@seed
+def rx_over_64k():
+    # legal descriptors, 5 x 16 KiB of the same memory: a frame over 65535 bytes
+    g = Guest(layout=BIG)
+    g.post(g.chain([(g.region_gpa(1), 0x4000)] * 5, 0))
+    g.tx_pkt(64)
+    g.op(RX(32), ret=1, consumed=2, errs={"too_big": 1})
+    return g
+
+
+@seed
+def tx_jumbo_mergeable():
+    g = Guest(features=F_V1 | F_MRG, layout=BIG)
+    for k in range(5):
+        g.rx_buf(2048, r=k % 4)
+    g.mbuf(8000, segs=4)
+    g.op(TX(1), ret=1, consumed=4, errs={})
+    return g
+
+
+@seed
+def tx_chain_too_small():
+    # without MRG_RXBUF a chain too small is too big for the guest, and stays
+    g = Guest()
+    g.post(g.chain([(g.alloc(0, 500), 500), (g.alloc(0, 300), 300)], WRITE))
+    g.mbuf(1000)
+    g.mbuf(700, segs=2)
+    g.op(TX(2), ret=1, consumed=1, errs={"too_big": 1})
+    return g
+
+
+@seed
+def fwd_jumbo():
+    g = Guest(layout=BIG, peer_qsize=4)
+    g.tx_pkt(9000, lens=[12, 9000], r=1)
+    g.tx_pkt(12000, r=2)
+    g.use(g.peer)
+    g.rx_buf(9012, r=0)
+    g.rx_buf(4000, r=3)
+    g.use(g.main)
+    g.op(FWD(3), ret=2, consumed=2, errs={},
+         to=dict(ret=1, consumed=1, errs={"too_big": 1}))
     return g
 
 
@@ -694,12 +756,13 @@ def fwd_straddle_high():
     g = Guest(high=True, features=F_V1 | F_MRG | F_INDIRECT, peer_qsize=4)
     g.tx_pkt(200, gpas=[g.end(1) - 100])
     g.tx_pkt(64, gpas=[g.end(3) - 76])
-    g.tx_pkt(12 + 2048, r=0)  # a frame longer than VHD_MAX_FRAME_LEN
+    g.tx_pkt(12 + 2048, r=0)  # a frame longer than one mbuf: fine, but no room left
     g.use(g.peer)
     g.rx_buf(300, gpa=g.end(3) - 300)
     g.rx_buf(300, gpa=g.end(1) - 150)
     g.use(g.main)
-    g.op(FWD(3), ret=2, consumed=3, errs={"desc_len": 1}, to=dict(ret=2, consumed=2, errs={}))
+    g.op(FWD(3), ret=3, consumed=3, errs={},
+         to=dict(ret=2, consumed=2, no_room=1, errs={}))
     g.op(RX(8), ret=0, consumed=0, errs={})
     return g
 
@@ -874,22 +937,13 @@ def b_rx_header_short(g, d):
     return d0
 
 
-def b_rx_too_long(g, d): return g.one_desc(g.alloc(1, 12 + MBUF_ROOM + 1), 12 + MBUF_ROOM + 1, d)
+# legal chains of a frame over 65535 bytes (descriptors may share memory)
+def b_rx_too_long(g, d):
+    return g.chain([(g.region_gpa(1), 0x2000)] * 9, d)
 
 
 def b_rx_too_long_chain(g, d):
-    d2, d1 = g.desc_alloc(), g.desc_alloc()
-    d0 = g.one_desc(g.alloc(0, 12), 12, d | NEXT, d1)
-    g.set_desc(d1, g.alloc(1, 1500), 1500, d | NEXT, d2)
-    g.set_desc(d2, g.alloc(2, 600), 600, d)
-    return d0
-
-
-def b_tx_chain_too_small(g, d):
-    d1 = g.desc_alloc()
-    d0 = g.one_desc(g.alloc(0, 500), 500, d | NEXT, d1)
-    g.set_desc(d1, g.alloc(0, 300), 300, d)
-    return d0
+    return g.chain([(g.alloc(0, 12), 12)] + [(g.region_gpa(1), 0x2000)] * 8, d)
 
 
 ALL, RXO, TXO = ("rx", "tx", "txm"), ("rx",), ("tx",)
@@ -938,9 +992,8 @@ HOSTILE = [
     ("frame_13_bytes", "desc_len", RXO, False, False, b_rx_frame_13),
     ("header_only", "desc_len", RXO, False, False, b_rx_header_only),
     ("header_incomplete", "desc_len", RXO, False, False, b_rx_header_short),
-    ("longer_than_mbuf", "desc_len", RXO, False, False, b_rx_too_long),
-    ("longer_than_mbuf_chain", "desc_len", RXO, False, False, b_rx_too_long_chain),
-    ("chain_too_small", "desc_len", TXO, False, False, b_tx_chain_too_small),
+    ("longer_than_64k", "too_big", RXO, False, False, b_rx_too_long),
+    ("longer_than_64k_chain", "too_big", RXO, False, False, b_rx_too_long_chain),
 ]
 
 TX_BAD_PKT_LEN, TX_GOOD_PKT_LEN = 1000, 200

@@ -118,12 +118,15 @@ tp_wait_log() {
 # tp_start_backend MODE SOCK0 SOCK1 PREFIX LOG: starts vhostd (or testpmd
 # with net_vhost ports when BACKEND=testpmd) serving two sockets; sets
 # TP_BE_PID. Waits for "vhostd: ready" and both socket files.
+# TP_SOCK_OPTS0 / TP_SOCK_OPTS1: vhostd --socket suboptions for each port
+# (e.g. ",mtu=1500"); TP_BE_ARGS: more testpmd app args for BACKEND=testpmd.
 tp_start_backend() {
 	local mode=$1 s0=$2 s1=$3 prefix=$4 logf=$5
 	tp_register_prefix "$prefix"
 	if [ "$TP_BACKEND" = vhostd ]; then
 		# shellcheck disable=SC2086 # word splitting of the memory args is wanted
-		"$VHOSTD" --socket "$s0" --socket "$s1" --fwd "$mode" --stats 1 \
+		"$VHOSTD" --socket "$s0${TP_SOCK_OPTS0:-}" --socket "$s1${TP_SOCK_OPTS1:-}" \
+			--fwd "$mode" --stats 1 \
 			-- --lcores=0@0,1@1 --file-prefix="$prefix" --no-pci $TP_BE_MEM \
 			</dev/null >"$logf" 2>&1 &
 	else
@@ -131,7 +134,7 @@ tp_start_backend() {
 		stdbuf -oL dpdk-testpmd --lcores=0@0,1@1 --file-prefix="$prefix" --no-pci $TP_BE_MEM \
 			--vdev "net_vhost0,iface=$s0,queues=1" --vdev "net_vhost1,iface=$s1,queues=1" \
 			-- --forward-mode=io --nb-cores=1 --stats-period 1 --total-num-mbufs=16384 \
-			</dev/null >"$logf" 2>&1 &
+			${TP_BE_ARGS:-} </dev/null >"$logf" 2>&1 &
 	fi
 	TP_BE_PID=$!
 	track_pid "$TP_BE_PID"
@@ -179,13 +182,14 @@ tp_start_frontend() {
 	TP_OWN_PIDS="$TP_OWN_PIDS $TP_FE_PID"
 }
 
-# tp_run_frontend SECONDS SOCK0 SOCK1 PREFIX LOG: runs the frontend for about
-# SECONDS of forwarding (counted from its first periodic stats block), stops
-# it with SIGINT and checks it exited 0. Sets TP_RX0 TP_TX0 TP_RX1 TP_TX1
-# from its final "Forward statistics" blocks.
+# tp_run_frontend SECONDS SOCK0 SOCK1 PREFIX LOG [extra testpmd app args...]:
+# runs the frontend for about SECONDS of forwarding (counted from its first
+# periodic stats block), stops it with SIGINT and checks it exited 0. Sets
+# TP_RX0 TP_TX0 TP_RX1 TP_TX1 from its final "Forward statistics" blocks.
 tp_run_frontend() {
 	local secs=$1 s0=$2 s1=$3 prefix=$4 logf=$5
-	tp_start_frontend "$s0" "$s1" "$prefix" "$logf"
+	shift 5
+	tp_start_frontend "$s0" "$s1" "$prefix" "$logf" "$@"
 	if ! tp_wait_log "Port statistics" "$logf" 30 "$TP_FE_PID"; then
 		tail -n 30 "$logf" >&2
 		kill -0 "$TP_FE_PID" 2>/dev/null || fail "frontend testpmd exited during start-up (log above)"
