@@ -19,6 +19,12 @@
 #   vhd_mib=N     size of the file in MiB (default 8)
 #   vhd_port=N    TCP port of the transfer (default 5001)
 #   vhd_watchdog=S power off after S seconds whatever happens (default 200)
+#   vhd_mtu=N     set eth0's MTU to N before bringing it up, and fail unless
+#                 /sys then says N (default: leave the driver's MTU)
+# Every guest prints eth0's MTU (VHD_MTU), its negotiated virtio features as
+# the bit string of /sys/class/net/eth0/device/features, bit 0 first
+# (VHD_FEATURES), and, when the initramfs has ethtool, the offloads that are
+# on (VHD_OFFLOADS_ON, from ethtool -k).
 # Everything the host looks for is one line on the console starting VHD_.
 
 export PATH=/sbin:/usr/sbin:/bin:/usr/bin
@@ -37,7 +43,7 @@ die() {
 	sleep 10
 }
 
-role= ip= peer= mib=8 port=5001 watchdog=200 mode=once
+role= ip= peer= mib=8 port=5001 watchdog=200 mode=once mtu=
 for kv in $(cat /proc/cmdline); do
 	case $kv in
 	vhd_role=*) role=${kv#*=} ;;
@@ -47,6 +53,7 @@ for kv in $(cat /proc/cmdline); do
 	vhd_port=*) port=${kv#*=} ;;
 	vhd_watchdog=*) watchdog=${kv#*=} ;;
 	vhd_mode=*) mode=${kv#*=} ;;
+	vhd_mtu=*) mtu=${kv#*=} ;;
 	esac
 done
 say "VHD_BOOTED role=$role mode=$mode ip=$ip peer=$peer uptime=$(cut -d' ' -f1 /proc/uptime)"
@@ -69,6 +76,17 @@ while [ ! -e /sys/class/net/eth0 ]; do
 	sleep 0.1
 done
 ip link set lo up
+mtu0=$(cat /sys/class/net/eth0/mtu)
+if [ -n "$mtu" ]; then
+	ip link set eth0 mtu "$mtu" || die "ip link set eth0 mtu $mtu failed (driver's MTU $mtu0, max $(cat /sys/class/net/eth0/max_mtu 2>/dev/null))"
+	[ "$(cat /sys/class/net/eth0/mtu)" = "$mtu" ] || die "eth0 mtu is $(cat /sys/class/net/eth0/mtu) after setting $mtu"
+fi
+say "VHD_MTU eth0 mtu=$(cat /sys/class/net/eth0/mtu) driver_mtu=$mtu0 wanted=${mtu:-default}"
+say "VHD_FEATURES $(cat /sys/class/net/eth0/device/features 2>/dev/null || echo unknown)"
+if [ -x /sbin/ethtool ]; then
+	# ethtool -k prints "name: on" lines; list the names that are on, one line.
+	say "VHD_OFFLOADS_ON $(/sbin/ethtool -k eth0 2>&1 | sed -n 's/^[[:space:]]*\([a-z0-9-]*\): on.*/\1/p' | tr '\n' ' ')"
+fi
 ip addr add "$ip/24" dev eth0 || die "ip addr add $ip/24 failed"
 ip link set eth0 up || die "ip link set eth0 up failed"
 say "VHD_NET_UP eth0 $ip mac=$(cat /sys/class/net/eth0/address) uptime=$(cut -d' ' -f1 /proc/uptime)"
@@ -85,12 +103,17 @@ send_file() {
 	say "VHD_SHA_SENT $sent_sha"
 	# busybox nc returns once the receiver has read everything and closed;
 	# it fails only when the connection is refused (listener not up yet).
+	# nc_start: uptime when the attempt that succeeded began, so that the
+	# transfer time leaves out making the file and its sha256.
 	i=0
+	nc_start=$(cut -d' ' -f1 /proc/uptime)
 	until nc -w 5 "$peer" "$port" </tmp/send; do
 		i=$((i + 1))
 		[ $i -le 30 ] || return 1
 		sleep 1
+		nc_start=$(cut -d' ' -f1 /proc/uptime)
 	done
+	nc_tries=$((i + 1))
 }
 
 # commands: the host's commands from /dev/ttyS1 until quit (restart mode)
@@ -180,7 +203,8 @@ a)
 
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	send_file "$mib" || die "nc $peer $port failed 31 times"
-	say "VHD_SENT $((mib))MiB start=$t0 end=$(cut -d' ' -f1 /proc/uptime)"
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	say "VHD_SENT $((mib))MiB start=$nc_start end=$t1 prepared_from=$t0 nc_tries=$nc_tries"
 	;;
 *)
 	die "unknown vhd_role '$role'"

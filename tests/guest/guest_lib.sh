@@ -6,6 +6,13 @@
 # Source it after tests/lib.sh, with HERE (this directory) and D (a scratch
 # directory) set; do not run it. The guest /init is guest-init.sh.
 
+# Set by the caller before use:
+#   GL_NET_OPTS      appended to gl_qemu's -device virtio-net-pci (",host_mtu=9000")
+#   GL_WITH_ETHTOOL  1: gl_build_initramfs adds the host's ethtool and its
+#                    libraries, when there is one, for guest-init.sh's ethtool -k
+GL_NET_OPTS=${GL_NET_OPTS:-}
+GL_WITH_ETHTOOL=${GL_WITH_ETHTOOL:-0}
+
 GL_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
 
 # gl_check_prereqs [APPLET...]: QEMU, cpio, gzip and a static busybox with
@@ -78,8 +85,27 @@ gl_build_initramfs() {
 		*) fail "unknown module format: $f" ;;
 		esac || fail "could not unpack $f"
 	done
+	[ "$GL_WITH_ETHTOOL" = 1 ] && gl_add_ethtool "$root"
 	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$out" ||
 		fail "cpio/gzip of the initramfs failed"
+}
+
+# gl_add_ethtool ROOT: the host's ethtool as ROOT/sbin/ethtool with the shared
+# libraries ldd names, at their own paths. Without ethtool (or ldd) the guest
+# simply prints no VHD_OFFLOADS_ON line.
+gl_add_ethtool() {
+	local root=$1 e lib
+	e=$(command -v ethtool 2>/dev/null || ls /usr/sbin/ethtool /sbin/ethtool 2>/dev/null | head -n 1)
+	[ -n "$e" ] && [ -x "$e" ] && command -v ldd >/dev/null 2>&1 || {
+		log "note: no ethtool on the host (apt-get install ethtool): the guests print no ethtool -k"
+		return 0
+	}
+	mkdir -p "$root/sbin"
+	cp "$e" "$root/sbin/ethtool" || fail "could not copy $e into the initramfs"
+	for lib in $(ldd "$e" | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib" || fail "could not copy $lib (for ethtool) into the initramfs"
+	done
 }
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
@@ -117,7 +143,8 @@ gl_dump_tail() {
 # gl_qemu NAME MAC CHARDEV APPEND [QEMU ARG...]: boots a TCG guest in the
 # background with one virtio-net-pci (MAC) on a vhost-user netdev whose
 # chardev options are CHARDEV ("path=SOCK", "path=SOCK,server=on,wait=off",
-# "path=SOCK,reconnect=1"); APPEND goes on the kernel command line.
+# "path=SOCK,reconnect=1"); APPEND goes on the kernel command line;
+# GL_NET_OPTS is appended to the device's options.
 # Serial console in $D/NAME.serial, QEMU's own messages in $D/NAME.qemu.log;
 # the PID goes to QEMU_<NAME> (upper case) and to lib.sh's cleanup.
 gl_qemu() {
@@ -131,7 +158,7 @@ gl_qemu() {
 		-machine pc,memory-backend=mem \
 		-chardev "socket,id=c0,$chardev" \
 		-netdev vhost-user,id=n0,chardev=c0 \
-		-device "virtio-net-pci,netdev=n0,romfile=,vectors=0,mac=$mac" \
+		-device "virtio-net-pci,netdev=n0,romfile=,vectors=0,mac=$mac$GL_NET_OPTS" \
 		</dev/null >"$D/$name.qemu.log" 2>&1 &
 	pid=$!
 	track_pid "$pid"

@@ -3,13 +3,30 @@
 # End to end: two Linux guests (QEMU TCG, virtio_net) on one vhost-user
 # backend. Guest A pings guest B, then sends it 8 MiB of random data with nc;
 # both print the sha256 of the file on the serial console and power off.
+# Both guests also print their MTU and negotiated virtio features, which this
+# script decodes by name, and A prints the transfer's start and end, which
+# this script turns into MiB/s.
 #
+# Options (each also an environment variable; an option wins):
+#   --mib N             VHD_MIB=8        size of the file in MiB
+#   --mtu N             VHD_MTU=         both ports and guests at MTU N:
+#                       vhostd --socket PATH,mtu=N, QEMU host_mtu=N, the guest
+#                       sets eth0's MTU to N; vhostd's sender port must then
+#                       show an average frame above 3000 bytes when N >= 4000
+#   --expect-offloads   VHD_EXPECT_OFFLOADS=1  fail unless both guests
+#                       negotiated CSUM, GUEST_CSUM, HOST_TSO4, HOST_TSO6,
+#                       GUEST_TSO4 and GUEST_TSO6 (checked after the transfer,
+#                       so a failing run still shows whether the file came
+#                       through)
+#   --timeout S         VHD_GUEST_TIMEOUT=240  seconds allowed from start to
+#                       both guests done
+# Environment only:
 #   BACKEND=vhostd (default)  vhostd --fwd l2 (binary: $VHOSTD or build dir)
 #   BACKEND=testpmd           DPDK's own vhost PMD, testpmd io forwarding,
-#                             to check the test itself
+#                             to check the test itself (with tso=1 on its
+#                             ports under --expect-offloads: net_vhost offers
+#                             HOST_TSO4/6 only then)
 #   VHD_KERNEL=/boot/vmlinuz-X  kernel to boot (default: newest with modules)
-#   VHD_GUEST_TIMEOUT=240     seconds allowed from start to both guests done
-#   VHD_MIB=8                 size of the file in MiB
 #
 # The guests use link-local 169.254.10.1/24 and 169.254.10.2/24; their only
 # link is the backend's virtual switch. The guest /init is guest-init.sh.
@@ -19,6 +36,25 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BACKEND=${BACKEND:-vhostd}
 TIMEOUT=${VHD_GUEST_TIMEOUT:-240}
 MIB=${VHD_MIB:-8}
+MTU=${VHD_MTU:-}
+EXPECT_OFFLOADS=${VHD_EXPECT_OFFLOADS:-0}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mib) MIB=${2:-}; shift ;;
+	--mtu) MTU=${2:-}; shift ;;
+	--expect-offloads) EXPECT_OFFLOADS=1 ;;
+	--timeout) TIMEOUT=${2:-}; shift ;;
+	*) fail "unknown argument '$1' (want --mib N, --mtu N, --expect-offloads, --timeout S)" ;;
+	esac
+	shift
+done
+case $MIB in '' | *[!0-9]* | 0) fail "--mib wants a positive number, not '$MIB'" ;; esac
+case $TIMEOUT in '' | *[!0-9]* | 0) fail "--timeout wants a positive number of seconds, not '$TIMEOUT'" ;; esac
+case $MTU in '') ;; *[!0-9]*) fail "--mtu wants a number, not '$MTU'" ;; esac
+if [ -n "$MTU" ] && { [ "$MTU" -lt 68 ] || [ "$MTU" -gt 65535 ]; }; then
+	fail "--mtu wants 68-65535, not '$MTU'"
+fi
+case $EXPECT_OFFLOADS in 0 | 1) ;; *) fail "VHD_EXPECT_OFFLOADS must be 0 or 1, not '$EXPECT_OFFLOADS'" ;; esac
 IP_A=169.254.10.1
 IP_B=169.254.10.2
 PORT=5001
@@ -29,6 +65,10 @@ progress() { log "[$((SECONDS - T0))s] $*"; }
 
 # shellcheck source=tests/guest/guest_lib.sh
 . "$HERE/guest_lib.sh"
+GL_WITH_ETHTOOL=1
+[ -z "$MTU" ] || GL_NET_OPTS=",host_mtu=$MTU"
+SOCK_OPTS=""
+[ -z "$MTU" ] || SOCK_OPTS=",mtu=$MTU"
 
 # ---------------------------------------------------------------- prerequisites
 gl_check_prereqs
@@ -68,21 +108,64 @@ dump_logs() {
 
 die() { dump_logs; fail "$*"; }
 
+# Virtio feature bits by name: virtio-net's (VIRTIO_NET_F_*) and the
+# transport's (VIRTIO_F_*), as in Linux's uapi headers.
+declare -A FEATURE_NAME=(
+	[0]=CSUM [1]=GUEST_CSUM [2]=CTRL_GUEST_OFFLOADS [3]=MTU [5]=MAC [6]=GSO
+	[7]=GUEST_TSO4 [8]=GUEST_TSO6 [9]=GUEST_ECN [10]=GUEST_UFO
+	[11]=HOST_TSO4 [12]=HOST_TSO6 [13]=HOST_ECN [14]=HOST_UFO [15]=MRG_RXBUF
+	[16]=STATUS [17]=CTRL_VQ [18]=CTRL_RX [19]=CTRL_VLAN [20]=CTRL_RX_EXTRA
+	[21]=GUEST_ANNOUNCE [22]=MQ [23]=CTRL_MAC_ADDR
+	[24]=NOTIFY_ON_EMPTY [27]=ANY_LAYOUT [28]=RING_INDIRECT_DESC
+	[29]=RING_EVENT_IDX [32]=VERSION_1 [33]=ACCESS_PLATFORM [34]=RING_PACKED
+	[35]=IN_ORDER [36]=ORDER_PLATFORM [37]=SR_IOV [38]=NOTIFICATION_DATA
+	[39]=NOTIF_CONFIG_DATA [40]=RING_RESET
+	[53]=NOTF_COAL [54]=GUEST_USO4 [55]=GUEST_USO6 [56]=HOST_USO
+	[57]=HASH_REPORT [59]=GUEST_HDRLEN [60]=RSS [61]=RSC_EXT [62]=STANDBY
+	[63]=SPEED_DUPLEX
+)
+OFFLOAD_FEATURES="CSUM GUEST_CSUM HOST_TSO4 HOST_TSO6 GUEST_TSO4 GUEST_TSO6"
+
+# feature_names BITS: the names of the bits set in BITS (a string of 0 and 1,
+# bit 0 first, as /sys/class/net/eth0/device/features), space separated.
+feature_names() {
+	local bits=$1 i out=""
+	for ((i = 0; i < ${#bits}; i++)); do
+		[ "${bits:i:1}" = 1 ] || continue
+		out="$out ${FEATURE_NAME[$i]:-bit$i}"
+	done
+	echo "${out# }"
+}
+
+# has_feature BITS NAME: whether the bit called NAME is set in BITS
+has_feature() {
+	local i
+	for i in "${!FEATURE_NAME[@]}"; do
+		[ "${FEATURE_NAME[$i]}" = "$2" ] || continue
+		[ "${1:i:1}" = 1 ]
+		return
+	done
+	return 1
+}
+
 start_backend() {
 	local mem
 	if [ "$(hugepages_free)" -ge 256 ] 2>/dev/null; then mem="-m 256"; else mem="--no-huge -m 256"; fi
 	case $BACKEND in
 	vhostd)
-		"$VHOSTD" --socket "$D/a.sock" --socket "$D/b.sock" --fwd l2 --stats 2 \
+		"$VHOSTD" --socket "$D/a.sock$SOCK_OPTS" --socket "$D/b.sock$SOCK_OPTS" --fwd l2 --stats 2 \
 			>"$D/backend.log" 2>&1 &
 		BACKEND_PID=$!
 		;;
 	testpmd)
 		# io forwarding between the two ports is a wire between the guests.
+		local vdev_opts="" pmd_opts=""
+		[ "$EXPECT_OFFLOADS" = 1 ] && vdev_opts=",tso=1"
+		[ -z "$MTU" ] || pmd_opts="--max-pkt-len=$((MTU + 600))"
 		dpdk-testpmd --no-pci --in-memory --file-prefix=guesttest$$ $mem \
-			--vdev "net_vhost0,iface=$D/a.sock,queues=1" \
-			--vdev "net_vhost1,iface=$D/b.sock,queues=1" \
-			-- --forward-mode=io --stats-period 5 --nb-cores=1 \
+			--vdev "net_vhost0,iface=$D/a.sock,queues=1$vdev_opts" \
+			--vdev "net_vhost1,iface=$D/b.sock,queues=1$vdev_opts" \
+			-- --forward-mode=io --stats-period 5 --nb-cores=1 $pmd_opts \
 			</dev/null >"$D/backend.log" 2>&1 &
 		BACKEND_PID=$!
 		;;
@@ -106,11 +189,11 @@ start_backend() {
 boot_guest() {
 	local name=$1 sock=$2 mac=$3 role=$4 ip=$5 peer=$6
 	gl_qemu "$name" "$mac" "path=$sock" \
-		"vhd_role=$role vhd_ip=$ip vhd_peer=$peer vhd_mib=$MIB vhd_port=$PORT vhd_watchdog=$TIMEOUT"
+		"vhd_role=$role vhd_ip=$ip vhd_peer=$peer vhd_mib=$MIB vhd_port=$PORT vhd_watchdog=$TIMEOUT${MTU:+ vhd_mtu=$MTU}"
 }
 
 # ---------------------------------------------------------------- the test
-progress "backend=$BACKEND kernel=$KERNEL file=${MIB}MiB timeout=${TIMEOUT}s tmp=$D"
+progress "backend=$BACKEND kernel=$KERNEL file=${MIB}MiB mtu=${MTU:-default} expect_offloads=$EXPECT_OFFLOADS timeout=${TIMEOUT}s tmp=$D"
 INITRD=$D/initrd.gz
 gl_build_initramfs "$INITRD"
 progress "initramfs built: $(du -k "$INITRD" | cut -f1) KiB"
@@ -138,6 +221,10 @@ while :; do
 	milestone boot_b b 'VHD_BOOTED.*' "guest b booted"
 	milestone net_a a 'VHD_NET_UP.*' "guest a network up"
 	milestone net_b b 'VHD_NET_UP.*' "guest b network up"
+	milestone mtu_a a 'VHD_MTU.*' "guest a"
+	milestone mtu_b b 'VHD_MTU.*' "guest b"
+	milestone feat_a a 'VHD_FEATURES.*' "guest a"
+	milestone feat_b b 'VHD_FEATURES.*' "guest b"
 	[ -n "${seen[net_a]:-}" ] && [ -z "${seen[ping]:-}" ] && [ -z "${seen[pinging]:-}" ] &&
 		{ seen[pinging]=1; progress "pinging $IP_B from guest a"; }
 	milestone ping a 'VHD_PING_OK.*' "ping ok"
@@ -183,6 +270,50 @@ size_recv=$(marker b 'VHD_SIZE_RECV [0-9]+' | cut -d' ' -f2)
 	die "file corrupted: sent sha256 $sha_sent (${size_sent} B), received $sha_recv (${size_recv:-?} B)"
 progress "ping ok; ${MIB} MiB transferred intact, sha256 $sha_sent"
 
+# ---------------------------------------------------------------- transfer time
+sent=$(marker a 'VHD_SENT .*' | tr -d '\r')
+t_start=$(echo "$sent" | sed -n 's/.* start=\([0-9.]*\).*/\1/p')
+t_end=$(echo "$sent" | sed -n 's/.* end=\([0-9.]*\).*/\1/p')
+[ -n "$t_start" ] && [ -n "$t_end" ] || die "guest a's VHD_SENT has no start=/end=: '$sent'"
+rate=$(awk -v s="$t_start" -v e="$t_end" -v m="$MIB" \
+	'BEGIN { d = e - s; if (d <= 0) d = 0.01; printf "%.2f s, %.1f MiB/s", d, m / d }')
+progress "transfer: ${MIB} MiB in $rate (guest a's nc, uptime $t_start to $t_end; backend=$BACKEND mtu=${MTU:-default})"
+
+# ---------------------------------------------------------------- MTU and features
+offload_fail=""
+for g in a b; do
+	mtu_line=$(marker $g 'VHD_MTU .*' | tr -d '\r')
+	[ -n "$mtu_line" ] || die "guest $g printed no VHD_MTU"
+	log "    guest $g: ${mtu_line#VHD_MTU }"
+	if [ -n "$MTU" ]; then
+		echo "$mtu_line" | grep -q " mtu=$MTU " || die "guest $g: eth0's MTU is not $MTU: $mtu_line"
+	fi
+	bits=$(marker $g 'VHD_FEATURES [01]+' | cut -d' ' -f2)
+	[ -n "$bits" ] || die "guest $g printed no VHD_FEATURES bit string: '$(marker $g 'VHD_FEATURES.*' | tr -d '\r')'"
+	log "    guest $g features $bits"
+	log "    guest $g negotiated: $(feature_names "$bits")"
+	off=$(marker $g 'VHD_OFFLOADS_ON.*' | tr -d '\r')
+	if [ -n "$off" ]; then
+		log "    guest $g ethtool -k, on: ${off#VHD_OFFLOADS_ON }"
+	else
+		log "    guest $g printed no ethtool -k (no ethtool on the host to put in the initramfs)"
+	fi
+	if [ -n "$MTU" ]; then
+		has_feature "$bits" MTU || die "guest $g did not negotiate VIRTIO_NET_F_MTU with --mtu $MTU"
+		echo "$mtu_line" | grep -q " driver_mtu=$MTU " ||
+			die "guest $g: the device gave the driver another MTU than host_mtu=$MTU: $mtu_line"
+	fi
+	missing=""
+	for f in $OFFLOAD_FEATURES; do
+		has_feature "$bits" "$f" || missing="$missing $f"
+	done
+	if [ -n "$missing" ]; then
+		log "    guest $g lacks offloads:$missing"
+		offload_fail="$offload_fail guest $g lacks$missing;"
+	fi
+done
+[ -z "$MTU" ] || progress "both guests at MTU $MTU, VIRTIO_NET_F_MTU negotiated, host_mtu seen by the driver"
+
 # ---------------------------------------------------------------- backend checks
 if [ "$BACKEND" = vhostd ]; then
 	# Wait for a stats round printed after both guests left.
@@ -198,10 +329,25 @@ if [ "$BACKEND" = vhostd ]; then
 		log "    $line"
 		rx=$(echo "$line" | sed -n 's/.* rx_pkts=\([0-9]*\).*/\1/p')
 		errs=$(echo "$line" | sed -n 's/.* errors=\([0-9]*\).*/\1/p')
+		rxb=$(echo "$line" | sed -n 's/.* rx_bytes=\([0-9]*\).*/\1/p')
+		too_big=$(echo "$line" | sed -n 's/.* too_big=\([0-9]*\).*/\1/p')
 		[ "${rx:-0}" -gt 0 ] || die "vhostd port $port: rx_pkts=${rx:-?}, want > 0"
 		[ "$errs" = 0 ] || die "vhostd port $port: errors=${errs:-?}, want 0"
+		[ "${too_big:-0}" = 0 ] || die "vhostd port $port: too_big=$too_big, want 0"
+		avg[$port]=$((${rxb:-0} / rx)) # rx > 0: checked above
+		log "    port $port: average frame received ${avg[$port]} bytes (rx_bytes/rx_pkts)"
 	done
-	progress "vhostd stats: rx_pkts > 0 on both ports, errors=0"
+	# Port 0 is guest a's, the sender's: its frames are the data segments.
+	# At MTU 9000 they are 9014 bytes (or up to 64 KiB with TSO) beside a
+	# few small ones (ARP, ping, the handshake, some ACKs): an average
+	# above 3000 says big frames went through; at MTU 1500 without TSO it
+	# is about 1500.
+	if [ -n "$MTU" ] && [ "$MTU" -ge 4000 ]; then
+		[ "${avg[0]}" -gt 3000 ] ||
+			die "vhostd port 0 (sender): average frame ${avg[0]} bytes at MTU $MTU, want > 3000"
+		progress "vhostd carried big frames: sender's average frame ${avg[0]} bytes (> 3000)"
+	fi
+	progress "vhostd stats: rx_pkts > 0 on both ports, errors=0, too_big=0"
 
 	kill -INT "$BACKEND_PID"
 	wait_exit "$BACKEND_PID" 30 || die "vhostd still running 30 s after SIGINT"
@@ -221,5 +367,11 @@ else
 	grep -aE "RX-packets|TX-packets" "$D/backend.log" | tail -n 6 | sed 's/^ */    /' >&2
 fi
 
-progress "PASS (backend=$BACKEND)"
+if [ "$EXPECT_OFFLOADS" = 1 ]; then
+	[ -z "$offload_fail" ] ||
+		fail "offloads not negotiated (want $OFFLOAD_FEATURES):$offload_fail the transfer itself was intact"
+	progress "both guests negotiated $OFFLOAD_FEATURES"
+fi
+
+progress "PASS (backend=$BACKEND, ${MIB} MiB in $rate, mtu=${MTU:-default})"
 exit 0
