@@ -230,6 +230,9 @@ poll_port_direct(struct worker *w, struct vhd_port *p)
 	peer_snap = peer->active;
 	if (peer->lcore_id != w->lcore_id || peer_snap == NULL || vhd_port_is_faulted(peer))
 		return -1;
+	/* a peer that cannot take our offloads gets them done on the mbuf path */
+	if (!vhd_net_offloads_fit(p->active->features, peer_snap->features))
+		return -1;
 	/* keep the order: what the mbuf path queued for the peer goes first */
 	out_flush_one(w, peer->id);
 	for (r = 1; r < p->nr_vrings; r += 2)

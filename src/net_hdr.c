@@ -104,16 +104,12 @@ fold(uint32_t sum)
 }
 
 int
-vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64_t features)
+vhd_net_hdr_check(const struct virtio_net_hdr *hdr, uint32_t frame_len, uint64_t features)
 {
-	/* each field once: the rest of this function trusts only these */
+	/* each field once: callers trust only what this checked */
 	uint8_t flags = hdr->flags, gso_type = hdr->gso_type;
-	uint16_t gso_size = hdr->gso_size, hdr_len = hdr->hdr_len;
 	uint32_t csum_start = hdr->csum_start, csum_offset = hdr->csum_offset;
 	uint8_t gso = gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
-	struct rte_net_hdr_lens hl = {0};
-	uint32_t ptype, l4, headers;
-	bool ipv4, ipv6;
 
 	if (likely(flags == 0 && gso_type == 0))
 		return 0;
@@ -140,8 +136,33 @@ vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64
 	/* a segment needs its checksum: Linux always asks along with GSO */
 	if (gso != VIRTIO_NET_HDR_GSO_NONE && !(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
 		return REFUSE(FLAGS);
-	if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && csum_start + csum_offset + 2 > m->pkt_len)
+	if ((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && csum_start + csum_offset + 2 > frame_len)
 		return REFUSE(CSUM);
+	if (gso != VIRTIO_NET_HDR_GSO_NONE) {
+		if (hdr->hdr_len > frame_len)
+			return REFUSE(HDR_LEN);
+		if (hdr->gso_size == 0 || hdr->gso_size > frame_len)
+			return REFUSE(GSO_SIZE);
+	}
+	return 0;
+}
+
+int
+vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64_t features)
+{
+	uint8_t flags = hdr->flags, gso = hdr->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+	uint16_t gso_size = hdr->gso_size;
+	uint32_t csum_start = hdr->csum_start, csum_offset = hdr->csum_offset;
+	struct rte_net_hdr_lens hl = {0};
+	uint32_t ptype, l4, headers;
+	bool ipv4, ipv6;
+	int rc;
+
+	if (likely(flags == 0 && hdr->gso_type == 0))
+		return 0;
+	rc = vhd_net_hdr_check(hdr, m->pkt_len, features);
+	if (rc != 0)
+		return rc;
 
 	ptype = rte_net_get_ptype(m, &hl, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK |
 					   RTE_PTYPE_L4_MASK);
@@ -160,10 +181,6 @@ vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64
 		if (csum_start != (uint32_t)hl.l2_len + hl.l3_len ||
 		    csum_offset != offsetof(struct rte_tcp_hdr, cksum))
 			return REFUSE(CSUM);
-		if (hdr_len > m->pkt_len)
-			return REFUSE(HDR_LEN);
-		if (gso_size == 0 || gso_size > m->pkt_len)
-			return REFUSE(GSO_SIZE);
 		/* as Linux does: a payload that fits one segment is no GSO frame */
 		if (gso_size >= m->pkt_len - headers) {
 			m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM |
@@ -191,6 +208,24 @@ vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64
 	frame_put16(m, csum_start + csum_offset,
 		    (uint16_t)~fold(frame_sum(m, csum_start, m->pkt_len - csum_start)));
 	return 0;
+}
+
+bool
+vhd_net_offloads_fit(uint64_t sender, uint64_t receiver)
+{
+	static const struct {
+		int sent, taken;
+	} pairs[] = {
+		{VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM},
+		{VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_GUEST_TSO4},
+		{VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_GUEST_TSO6},
+	};
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(pairs); i++)
+		if (HAS(sender, pairs[i].sent) && !HAS(receiver, pairs[i].taken))
+			return false;
+	return true;
 }
 
 enum vhd_hdr_tx_need

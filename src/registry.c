@@ -25,6 +25,7 @@
 #include "vhostd/guest_fault.h"
 #include "vhostd/lcore.h"
 #include "vhostd/log.h"
+#include "vhostd/net_hdr.h"
 #include "vhostd/pool.h"
 #include "vhostd/registry.h"
 #include "vhostd/vhost_msg.h"
@@ -35,7 +36,7 @@ VHD_LOG_REGISTER(registry);
 #define VHD_VIRTIO_FEATURES                                                               \
 	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ANY_LAYOUT) |                   \
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |       \
-	 (1ULL << VHOST_USER_F_PROTOCOL_FEATURES))
+	 (1ULL << VHOST_USER_F_PROTOCOL_FEATURES) | VHD_NET_OFFLOAD_FEATURES)
 
 /*
  * What the registry knows of a port's one connection. Everything but the

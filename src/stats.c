@@ -18,6 +18,20 @@ VHD_LOG_REGISTER(stats);
 /* The polling lcore writes these; a relaxed load reads a whole value. */
 #define READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
+/* Malformed input, one index for both kinds: descriptor chains, then headers. */
+static const char *
+error_kind_name(unsigned int k)
+{
+	return k < VHD_DESC_ERR_MAX ? vhd_desc_error_name(k) :
+				      vhd_hdr_error_name(k - VHD_DESC_ERR_MAX);
+}
+
+static uint64_t
+error_kind_count(const struct vhd_virtq_stats *s, unsigned int k)
+{
+	return k < VHD_DESC_ERR_MAX ? READ(s->errors[k]) : READ(s->hdr_errors[k - VHD_DESC_ERR_MAX]);
+}
+
 void
 vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t)
 {
@@ -37,9 +51,11 @@ vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t)
 			t->tx_bytes += READ(s->bytes);
 			t->drops += READ(s->no_room);
 		}
-		for (k = 0; k < VHD_DESC_ERR_MAX; k++) {
-			t->errors_by_kind[k] += READ(s->errors[k]);
-			t->errors += READ(s->errors[k]);
+		for (k = 0; k < VHD_ERR_KINDS; k++) {
+			uint64_t n = error_kind_count(s, k);
+
+			t->errors_by_kind[k] += n;
+			t->errors += n;
 		}
 		t->too_big += READ(s->too_big);
 		t->interrupts += READ(s->interrupts);
@@ -130,32 +146,33 @@ vhd_stats_print(FILE *out)
 void
 vhd_stats_report_errors(void)
 {
-	static uint64_t reported[VHD_MAX_PORTS][VHD_MAX_VRINGS][VHD_DESC_ERR_MAX];
+	static uint64_t reported[VHD_MAX_PORTS][VHD_MAX_VRINGS][VHD_ERR_KINDS];
 	uint16_t i, r, k;
 
 	for (i = 0; i < vhd_nports; i++) {
 		const struct vhd_port *p = &vhd_ports[i];
 
 		for (r = 0; r < VHD_MAX_VRINGS; r++) {
-			char detail[256] = "";
+			char detail[512] = "";
 			uint64_t total = 0;
 			size_t len = 0;
 
-			for (k = 0; k < VHD_DESC_ERR_MAX; k++) {
-				uint64_t now = READ(p->vq[r].stats.errors[k]);
+			for (k = 0; k < VHD_ERR_KINDS; k++) {
+				uint64_t now = error_kind_count(&p->vq[r].stats, k);
 				uint64_t delta = now - reported[i][r][k];
 
 				if (delta == 0)
 					continue;
 				reported[i][r][k] = now;
 				total += delta;
-				len += snprintf(detail + len, sizeof(detail) - len, " %s=%" PRIu64,
-						vhd_desc_error_name(k), delta);
+				if (len < sizeof(detail))
+					len += snprintf(detail + len, sizeof(detail) - len,
+							" %s=%" PRIu64, error_kind_name(k), delta);
 			}
 			if (total > 0)
 				VHD_LOG(WARNING,
 					"port %u (%s) queue %u: dropped %" PRIu64
-					" malformed descriptor chains:%s",
+					" malformed descriptor chains or headers:%s",
 					p->id, p->cfg->path, r, total, detail);
 		}
 	}
@@ -180,8 +197,8 @@ telemetry_port_dict(const struct vhd_port *p, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "too_big", t.too_big);
 	rte_tel_data_add_dict_u64(d, "no_mbuf", t.no_mbuf);
 	rte_tel_data_add_dict_u64(d, "errors", t.errors);
-	for (k = 0; k < VHD_DESC_ERR_MAX; k++)
-		rte_tel_data_add_dict_u64(d, vhd_desc_error_name(k), t.errors_by_kind[k]);
+	for (k = 0; k < VHD_ERR_KINDS; k++)
+		rte_tel_data_add_dict_u64(d, error_kind_name(k), t.errors_by_kind[k]);
 	rte_tel_data_add_dict_u64(d, "msg_refused", t.msg_refused);
 	rte_tel_data_add_dict_u64(d, "mem_faults", t.mem_faults);
 	rte_tel_data_add_dict_u64(d, "interrupt_stalls", t.interrupt_stalls);

@@ -47,6 +47,9 @@ vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features)
 		vq->flags |= VHD_VQ_F_INDIRECT;
 	if (virtio_features & (1ULL << VIRTIO_F_VERSION_1))
 		vq->flags |= VHD_VQ_F_VERSION_1;
+	if (virtio_features & VHD_NET_OFFLOAD_FEATURES)
+		vq->flags |= VHD_VQ_F_OFFLOAD;
+	vq->features = virtio_features;
 	vq->hdr_len = vhd_net_hdr_len(virtio_features);
 	vq->max_frame = VHD_MAX_FRAME_LEN;
 	/* the hint may belong to another memory table */

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
@@ -49,6 +50,9 @@
  */
 #define RC_TOO_BIG (-VHD_DESC_ERR_MAX - 1)
 #define RC_NO_MBUF (-VHD_DESC_ERR_MAX - 2)
+/* A refused virtio-net header: hdr_rc is net_hdr.c's -(vhd_hdr_error + 1). */
+#define RC_HDR_FIRST (-VHD_DESC_ERR_MAX - 3)
+#define RC_HDR(hdr_rc) (RC_HDR_FIRST + 1 + (hdr_rc))
 /*
  * Bytes of a guest buffer fetched ahead of a copy: what the fast paths up to
  * 1518 B frames need; a jumbo frame's later lines stream in on the
@@ -56,18 +60,24 @@
  */
 #define PREFETCH_WRITE_MAX 2048u
 
-/* Where a packet's bytes are: an mbuf's segments or a guest's buffers. */
+/*
+ * Where a packet's bytes are (an mbuf's segments, a guest's buffers, or a
+ * header vhostd built), and the offload header that goes in front of it to
+ * a guest (all zero: none).
+ */
 struct pkt_pieces {
 	const uint8_t *addr[PIECES_MAX];
 	uint32_t len[PIECES_MAX];
 	uint16_t n;
 	uint32_t total;
+	struct virtio_net_hdr net;
 };
 
 /* An mbuf's segments as pieces; false if it has more than we track. */
 static __rte_always_inline bool
 mbuf_pieces(const struct rte_mbuf *m, struct pkt_pieces *pc)
 {
+	memset(&pc->net, 0, sizeof(pc->net));
 	pc->n = 0;
 	pc->total = m->pkt_len;
 	for (; m != NULL; m = m->next) {
@@ -98,8 +108,84 @@ count_refused(struct vhd_virtq *vq, int rc)
 {
 	if (rc == RC_TOO_BIG)
 		vq->stats.too_big++;
+	else if (rc <= RC_HDR_FIRST)
+		vq->stats.hdr_errors[RC_HDR_FIRST - rc]++;
 	else
 		vq->stats.errors[-rc - 1]++;
+}
+
+/*
+ * The bytes [off, off + len) of m as pieces appended to pc; false if they
+ * would take more pieces than pc holds.
+ */
+static inline bool
+mbuf_range_pieces(const struct rte_mbuf *m, uint32_t off, uint32_t len, struct pkt_pieces *pc)
+{
+	for (; m != NULL && len > 0; m = m->next) {
+		uint32_t n;
+
+		if (off >= m->data_len) {
+			off -= m->data_len;
+			continue;
+		}
+		if (pc->n == PIECES_MAX)
+			return false;
+		n = RTE_MIN((uint32_t)m->data_len - off, len);
+		pc->addr[pc->n] = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+		pc->len[pc->n] = n;
+		pc->n++;
+		pc->total += n;
+		len -= n;
+		off = 0;
+	}
+	return len == 0;
+}
+
+/*
+ * in's bytes with [at, at + n) taken from bytes instead, as out (the
+ * software checksum of a guest without GUEST_CSUM goes in this way: the
+ * frame is never written, other destinations may share it). false if out
+ * would take more pieces than it holds.
+ */
+static inline bool
+pieces_replace(const struct pkt_pieces *in, uint32_t at, const uint8_t *bytes, uint32_t n,
+	       struct pkt_pieces *out)
+{
+	uint32_t pos = 0, i;
+
+	out->n = 0;
+	out->total = 0;
+	out->net = in->net;
+	for (i = 0; i < in->n; i++) {
+		uint32_t start = pos, end = pos + in->len[i];
+
+		pos = end;
+		/* the part before the replaced bytes, the replacement, the part after */
+		if (start < at) {
+			if (out->n == PIECES_MAX)
+				return false;
+			out->addr[out->n] = in->addr[i];
+			out->len[out->n] = RTE_MIN(end, at) - start;
+			out->total += out->len[out->n++];
+		}
+		if (start <= at && at < end) {
+			if (out->n == PIECES_MAX)
+				return false;
+			out->addr[out->n] = bytes;
+			out->len[out->n] = n;
+			out->total += out->len[out->n++];
+		}
+		if (end > at + n) {
+			uint32_t from = RTE_MAX(start, at + n);
+
+			if (out->n == PIECES_MAX)
+				return false;
+			out->addr[out->n] = in->addr[i] + (from - start);
+			out->len[out->n] = end - from;
+			out->total += out->len[out->n++];
+		}
+	}
+	return out->total == in->total;
 }
 
 /*

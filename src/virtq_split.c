@@ -250,6 +250,7 @@ avail_head(const struct vhd_virtq *vq, uint16_t pos)
 static int __rte_noinline
 chain_gather_frame_slow(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc)
 {
+	struct virtio_net_hdr_mrg_rxbuf hdr;
 	uint32_t hdr_left = vq->hdr_len;
 	struct chain_walk w;
 	struct vring_desc d;
@@ -275,10 +276,11 @@ chain_gather_frame_slow(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *
 			gpa += chunk;
 			left -= chunk;
 			if (hdr_left > 0) {
-				uint32_t skip = vhd_net_hdr_skip(&hdr_left, chunk);
+				uint32_t took = vhd_net_hdr_take((uint8_t *)&hdr, vq->hdr_len,
+								 &hdr_left, src, chunk);
 
-				src += skip;
-				chunk -= skip;
+				src += took;
+				chunk -= took;
 				if (chunk == 0)
 					continue;
 			}
@@ -295,6 +297,11 @@ chain_gather_frame_slow(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *
 		return rc;
 	if (unlikely(hdr_left > 0 || pc->total < MIN_FRAME_LEN))
 		return -VHD_DESC_ERR_LEN - 1;
+	/* without offloads negotiated, what the guest wrote there means nothing */
+	if (vq->flags & VHD_VQ_F_OFFLOAD)
+		pc->net = hdr.hdr;
+	else
+		memset(&pc->net, 0, sizeof(pc->net));
 	return 0;
 }
 
@@ -302,12 +309,13 @@ chain_gather_frame_slow(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *
  * The common case first: header and frame in one read-only descriptor inside
  * one region. Anything else, valid or not, takes the general walk, which
  * reads the descriptor again and checks everything on its own copy.
- * hdr_len is vq->hdr_len, passed so that a specialised caller makes it a
- * constant.
+ * hdr_len is vq->hdr_len and offload whether vq has VHD_VQ_F_OFFLOAD, passed
+ * so that a specialised caller makes them constants. The header's offload
+ * fields land in pc->net unchecked.
  */
 static __rte_always_inline int
 chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc,
-		   const uint16_t hdr_len)
+		   const uint16_t hdr_len, const bool offload)
 {
 	const uint16_t special = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE;
 	struct vring_desc d;
@@ -320,7 +328,11 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc,
 			const uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d.addr, &len);
 
 			if (likely(p != NULL && len == d.len)) {
-				/* the header is skipped (vhd_net_hdr_skip) */
+				/* the header is read once, and only if it can mean something */
+				if (offload)
+					memcpy(&pc->net, p, sizeof(pc->net));
+				else
+					memset(&pc->net, 0, sizeof(pc->net));
 				pc->addr[0] = p + hdr_len;
 				pc->len[0] = d.len - hdr_len;
 				pc->total = pc->len[0];
@@ -385,18 +397,41 @@ prefetch_rx_buffers(struct vhd_virtq *vq, uint16_t n, const uint32_t *fill_len)
 		prefetch_guest_write(vq, vq->desc[heads[i] & mask].addr, fill_len[i]);
 }
 
+/*
+ * A frame whose header asks for offloads: the request goes into m's offload
+ * fields, checked against the frame now in m (which the guest can no longer
+ * change). A refused header leaves m as fresh as it came, for the next chain.
+ */
+static int __rte_noinline
+mbuf_take_offloads(struct vhd_virtq *vq, const struct virtio_net_hdr *net, struct rte_mbuf *m)
+{
+	int rc = vhd_net_hdr_to_mbuf(net, m, vq->features);
+
+	if (likely(rc == 0))
+		return 0;
+	if (m->next != NULL) {
+		rte_pktmbuf_free(m->next);
+		m->next = NULL;
+	}
+	rte_pktmbuf_reset(m);
+	return RC_HDR(rc);
+}
+
 /* Copies one guest-transmitted chain into m (and more mbufs of mp if it is big). */
 static __rte_always_inline int
 chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m, struct rte_mempool *mp,
-	      const uint16_t hdr_len)
+	      const uint16_t hdr_len, const bool offload)
 {
 	struct pkt_pieces pc;
 	int rc;
 
-	rc = chain_gather_frame(vq, head, &pc, hdr_len);
+	rc = chain_gather_frame(vq, head, &pc, hdr_len, offload);
 	if (unlikely(rc < 0))
 		return rc;
-	return pieces_to_mbuf(&pc, m, mp);
+	rc = pieces_to_mbuf(&pc, m, mp);
+	if (offload && rc == 0 && unlikely(pc.net.flags | pc.net.gso_type))
+		rc = mbuf_take_offloads(vq, &pc.net, m);
+	return rc;
 }
 
 /*
@@ -419,7 +454,7 @@ rx_burst_cut(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t n, uint16_t 
 
 static __rte_always_inline uint16_t
 rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t count,
-	 const uint16_t hdr_len)
+	 const uint16_t hdr_len, const bool offload)
 {
 	uint16_t used_idx = vq->last_used_idx;
 	uint16_t heads[VHD_BURST_MAX];
@@ -442,7 +477,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 
 	for (i = 0; i < n; i++) {
 		uint16_t head = heads[i];
-		int rc = chain_to_mbuf(vq, head, pkts[npkts], mp, hdr_len);
+		int rc = chain_to_mbuf(vq, head, pkts[npkts], mp, hdr_len, offload);
 
 		if (likely(rc == 0)) {
 			vq->stats.bytes += pkts[npkts]->pkt_len;
@@ -527,8 +562,8 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint
 	int rc = 0;
 	uint16_t h;
 
-	/* over the guest's MTU: dropped whatever buffers it has */
-	if (unlikely(pkt->total > vq->max_frame)) {
+	/* over the guest's MTU (a TSO frame's segments are not): dropped */
+	if (unlikely(pkt->total > vq->max_frame && pkt->net.gso_type == VIRTIO_NET_HDR_GSO_NONE)) {
 		vq->stats.too_big++;
 		return TX_TOO_BIG;
 	}
@@ -567,7 +602,7 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint
 		return TX_NO_ROOM;
 	}
 
-	vhd_net_hdr_write(&hdr, b.nheads);
+	vhd_net_hdr_write(&hdr, &pkt->net, b.nheads);
 	scatter(&b, &iov_i, &iov_off, (const uint8_t *)&hdr, vq->hdr_len);
 	for (h = 0; h < pkt->n; h++)
 		scatter(&b, &iov_i, &iov_off, pkt->addr[h], pkt->len[h]);
@@ -611,7 +646,7 @@ tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t 
 	if (unlikely(dst == NULL || len != d.len))
 		goto slow;
 
-	vhd_net_hdr_write(&hdr, 1);
+	vhd_net_hdr_write(&hdr, &pkt->net, 1);
 	memcpy(dst, &hdr, hdr_len);
 	pieces_copy(dst + hdr_len, pkt);
 	used_ring_put(vq, (*used_idx)++, head, need);
@@ -622,6 +657,76 @@ tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t 
 	return TX_SENT;
 slow:
 	return tx_one_slow(vq, pkt, avail, used_idx);
+}
+
+/*
+ * Software segmentation for a guest without GUEST_TSO: each segment is the
+ * headers net_hdr.c builds for it and a slice of the frame's payload,
+ * copied into the guest once, with no mbuf made. Segments the guest has no
+ * room for are counted in no_room; the packet counts as sent if any went.
+ */
+static enum tx_result
+tx_segments(struct vhd_virtq *vq, const struct rte_mbuf *m, int *avail, uint16_t *used_idx)
+{
+	uint32_t nsegs = vhd_net_seg_count(m), i, off, len;
+	uint8_t hdrs[VHD_NET_SEG_HDR_MAX];
+	struct pkt_pieces pc;
+	enum tx_result r;
+
+	for (i = 0; i < nsegs; i++) {
+		memset(&pc.net, 0, sizeof(pc.net));
+		pc.n = 1;
+		pc.addr[0] = hdrs;
+		pc.len[0] = vhd_net_seg_headers(m, i, hdrs, &off, &len);
+		pc.total = pc.len[0];
+		if (unlikely(pc.len[0] == 0 || !mbuf_range_pieces(m, off, len, &pc))) {
+			vq->stats.too_big++;
+			return TX_TOO_BIG;
+		}
+		r = tx_one(vq, &pc, avail, used_idx, vq->hdr_len, true);
+		if (r == TX_NO_ROOM) {
+			if (i == 0)
+				return TX_NO_ROOM;
+			vq->stats.no_room += nsegs - i;
+			return TX_SENT;
+		}
+		if (r != TX_SENT)
+			return r;
+	}
+	return TX_SENT;
+}
+
+/*
+ * An mbuf with checksum or segmentation requests (ol_flags): passed on in
+ * the header to a guest that negotiated them, done in software for one
+ * that did not.
+ */
+static enum tx_result __rte_noinline
+tx_offloaded(struct vhd_virtq *vq, const struct rte_mbuf *m, int *avail, uint16_t *used_idx)
+{
+	struct pkt_pieces pc, patched;
+	struct virtio_net_hdr net;
+	uint16_t csum;
+	uint32_t at;
+
+	switch (vhd_net_hdr_from_mbuf(m, vq->features, &net)) {
+	case VHD_HDR_TX_SEGMENT:
+		return tx_segments(vq, m, avail, used_idx);
+	case VHD_HDR_TX_CSUM:
+		csum = vhd_net_csum_value(m, &at);
+		if (unlikely(!mbuf_pieces(m, &pc) ||
+			     !pieces_replace(&pc, at, (const uint8_t *)&csum, sizeof(csum), &patched)))
+			break;
+		return tx_one(vq, &patched, avail, used_idx, vq->hdr_len, true);
+	case VHD_HDR_TX_AS_IS:
+		if (unlikely(!mbuf_pieces(m, &pc)))
+			break;
+		pc.net = net;
+		return tx_one(vq, &pc, avail, used_idx, vq->hdr_len, true);
+	}
+	/* more segments than vhostd gathers: not the guest's fault */
+	vq->stats.too_big++;
+	return TX_TOO_BIG;
 }
 
 static __rte_always_inline uint16_t
@@ -645,13 +750,16 @@ tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uin
 	for (i = 0; i < count && avail > 0; i++) {
 		enum tx_result r;
 
-		if (unlikely(!mbuf_pieces(pkts[i], &pc))) {
+		if (unlikely(pkts[i]->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK))) {
+			r = tx_offloaded(vq, pkts[i], &avail, &used_idx);
+		} else if (unlikely(!mbuf_pieces(pkts[i], &pc))) {
 			/* more segments than vhostd gathers: not the guest's fault */
 			vq->stats.too_big++;
 			dropped++;
 			continue;
+		} else {
+			r = tx_one(vq, &pc, &avail, &used_idx, hdr_len, mtu);
 		}
-		r = tx_one(vq, &pc, &avail, &used_idx, hdr_len, mtu);
 		if (r == TX_NO_ROOM)
 			break;
 		if (r == TX_SENT)
@@ -667,7 +775,8 @@ tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uin
 
 static __rte_always_inline uint16_t
 forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
-	      const uint16_t from_hdr_len, const uint16_t to_hdr_len, const bool mtu)
+	      const uint16_t from_hdr_len, const uint16_t to_hdr_len, const bool mtu,
+	      const bool offload)
 {
 	uint16_t from_used = from->last_used_idx, to_used = to->last_used_idx;
 	uint16_t i, n, received = 0;
@@ -688,8 +797,19 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 
 	for (i = 0; i < n; i++) {
 		uint16_t head = heads[i];
-		int rc = chain_gather_frame(from, head, &pc, from_hdr_len);
+		int rc = chain_gather_frame(from, head, &pc, from_hdr_len, offload);
 
+		/*
+		 * The header goes on as it is (vhd_virtq_can_forward: to takes
+		 * what from sends), once checked against the frame; a guest's
+		 * claim that the data is valid is not passed on.
+		 */
+		if (offload && rc == 0 && unlikely(pc.net.flags | pc.net.gso_type)) {
+			int hrc = vhd_net_hdr_check(&pc.net, pc.total, from->features);
+
+			rc = hrc == 0 ? 0 : RC_HDR(hrc);
+			pc.net.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		}
 		if (likely(rc == 0)) {
 			received++;
 			from->stats.bytes += pc.total;
@@ -723,9 +843,12 @@ uint16_t
 vhd_split_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts,
 		   uint16_t count)
 {
+	bool offload = vq->flags & VHD_VQ_F_OFFLOAD;
+
 	if (likely(vq->hdr_len == VHD_NET_HDR_LEN_MODERN))
-		return rx_burst(vq, mp, pkts, count, VHD_NET_HDR_LEN_MODERN);
-	return rx_burst(vq, mp, pkts, count, vq->hdr_len);
+		return offload ? rx_burst(vq, mp, pkts, count, VHD_NET_HDR_LEN_MODERN, true) :
+				 rx_burst(vq, mp, pkts, count, VHD_NET_HDR_LEN_MODERN, false);
+	return rx_burst(vq, mp, pkts, count, vq->hdr_len, offload);
 }
 
 uint16_t
@@ -743,12 +866,17 @@ uint16_t
 vhd_split_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count)
 {
 	bool mtu = to->max_frame < VHD_MAX_FRAME_LEN;
+	bool offload = from->flags & VHD_VQ_F_OFFLOAD;
 
 	if (likely(from->hdr_len == VHD_NET_HDR_LEN_MODERN &&
-		   to->hdr_len == VHD_NET_HDR_LEN_MODERN))
-		return mtu ? forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
-					   VHD_NET_HDR_LEN_MODERN, true) :
-			     forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
-					   VHD_NET_HDR_LEN_MODERN, false);
-	return forward_burst(from, to, count, from->hdr_len, to->hdr_len, true);
+		   to->hdr_len == VHD_NET_HDR_LEN_MODERN)) {
+		if (mtu)
+			return forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
+					     VHD_NET_HDR_LEN_MODERN, true, offload);
+		return offload ? forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
+					       VHD_NET_HDR_LEN_MODERN, false, true) :
+				 forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
+					       VHD_NET_HDR_LEN_MODERN, false, false);
+	}
+	return forward_burst(from, to, count, from->hdr_len, to->hdr_len, true, offload);
 }

@@ -3,7 +3,8 @@
  * The virtio-net header in front of every frame in a guest's buffers: the one
  * place that knows its size and content.
  *
- * The header maps to mbuf ol_flags and back here (vhd_net_hdr_to_mbuf,
+ * The header of a guest's frame is read once (vhd_net_hdr_take). It maps to
+ * mbuf ol_flags and back here (vhd_net_hdr_to_mbuf,
  * vhd_net_hdr_from_mbuf): checksum and segmentation requests a guest makes
  * become the same flags a NIC driver reads, so an uplink port can hand them
  * to hardware, and a guest that did not negotiate an offload gets the work
@@ -15,6 +16,7 @@
 #ifndef VHOSTD_NET_HDR_H
 #define VHOSTD_NET_HDR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -30,29 +32,32 @@
 uint16_t vhd_net_hdr_len(uint64_t virtio_features);
 
 /*
- * The header of a frame vhostd sends to a guest, spread over num_buffers
- * receive buffers. The caller copies its first hdr_len bytes: a legacy
- * guest's 10-byte header has no num_buffers.
+ * The header of a frame vhostd sends to a guest: its offload fields (net,
+ * all zero without offloads), spread over num_buffers receive buffers. The
+ * caller copies its first hdr_len bytes: a legacy guest's 10-byte header has
+ * no num_buffers.
  */
 static __rte_always_inline void
-vhd_net_hdr_write(struct virtio_net_hdr_mrg_rxbuf *hdr, uint16_t num_buffers)
+vhd_net_hdr_write(struct virtio_net_hdr_mrg_rxbuf *hdr, const struct virtio_net_hdr *net,
+		  uint16_t num_buffers)
 {
-	/* no offloads: no checksum to complete, no segmentation */
-	memset(hdr, 0, sizeof(*hdr));
+	hdr->hdr = *net;
 	hdr->num_buffers = num_buffers;
 }
 
 /*
- * Skips the header of a frame vhostd receives from a guest, which may span
- * buffers: of the next len bytes, returns how many still belong to the
- * header; *hdr_left counts what is left of it.
+ * Takes the header of a frame vhostd receives from a guest, which may span
+ * buffers: of the next len bytes at src, copies those that still belong to
+ * the header into hdr (hdr_len bytes in all), and returns how many they
+ * were; *hdr_left counts what is left of it. Each byte is read once.
  */
 static __rte_always_inline uint32_t
-vhd_net_hdr_skip(uint32_t *hdr_left, uint64_t len)
+vhd_net_hdr_take(uint8_t *hdr, uint32_t hdr_len, uint32_t *hdr_left, const uint8_t *src,
+		 uint64_t len)
 {
-	/* no offloads: the header carries nothing we need */
 	uint32_t n = RTE_MIN(len, (uint64_t)*hdr_left);
 
+	memcpy(hdr + (hdr_len - *hdr_left), src, n);
 	*hdr_left -= n;
 	return n;
 }
@@ -87,14 +92,34 @@ enum vhd_hdr_error {
 const char *vhd_hdr_error_name(enum vhd_hdr_error e);
 
 /*
+ * Checks a guest's header against its frame's length and the guest's
+ * negotiated features: flags and gso_type known and negotiated, the checksum
+ * position, hdr_len and gso_size inside the frame. Enough for a header that
+ * is passed on unchanged to a guest that negotiated the same offloads.
+ * Returns 0, or -(error + 1).
+ */
+int vhd_net_hdr_check(const struct virtio_net_hdr *hdr, uint32_t frame_len, uint64_t features);
+
+/*
  * Applies the header a guest put in front of frame m (already copied into
  * the mbuf, so the guest can no longer change it) to m's offload fields:
  * a partial checksum becomes RTE_MBUF_F_TX_{TCP,UDP}_CKSUM (or is completed
  * at once when it is not at a TCP/UDP checksum's place), a TSO request
  * RTE_MBUF_F_TX_TCP_SEG with tso_segsz. features are the guest's negotiated
- * ones. Returns 0, or -(error + 1) for a header that must not be trusted.
+ * ones. Beyond vhd_net_hdr_check(), the frame's own headers must match: TSO
+ * only on TCP over the IP version it names, with the checksum at the TCP
+ * checksum. Returns 0, or -(error + 1) for a header that must not be trusted.
  */
 int vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64_t features);
+
+/*
+ * True when a guest with receiver's features takes every header a guest
+ * with sender's features may send, as it is: the receive offloads (GUEST_*)
+ * cover the transmit ones (CSUM, HOST_TSO*). Frames between such guests can
+ * be copied guest to guest; otherwise the mbuf path completes checksums and
+ * segments in software.
+ */
+bool vhd_net_offloads_fit(uint64_t sender, uint64_t receiver);
 
 /* What a destination needs done to m before it can take it. */
 enum vhd_hdr_tx_need {

@@ -8,6 +8,9 @@
 
 #include "vhostd/port.h"
 
+/* Kinds of malformed input: descriptor chains, then virtio-net headers. */
+#define VHD_ERR_KINDS (VHD_DESC_ERR_MAX + VHD_HDR_ERR_MAX)
+
 struct vhd_port_totals {
 	uint64_t rx_pkts;  /* received from the guest */
 	uint64_t rx_bytes;
@@ -17,7 +20,7 @@ struct vhd_port_totals {
 	uint64_t too_big;  /* frames too big for a side (MTU, buffers, 64 KiB), both ways */
 	uint64_t no_mbuf;  /* receive bursts deferred for lack of mbufs */
 	uint64_t errors;   /* malformed descriptor chains dropped */
-	uint64_t errors_by_kind[VHD_DESC_ERR_MAX];
+	uint64_t errors_by_kind[VHD_ERR_KINDS]; /* chains (vhd_desc_error), then headers */
 	uint64_t msg_refused;      /* vhost-user messages and connections refused */
 	uint64_t mem_faults;       /* SIGBUS on the guest's memory */
 	uint64_t interrupt_stalls; /* callfd writes that blocked */

@@ -24,6 +24,7 @@
 #include <rte_mempool.h>
 
 #include "vhostd/guest_mem.h"
+#include "vhostd/net_hdr.h"
 
 #define VHD_BURST_MAX 32
 /* The largest split ring the virtio spec allows. */
@@ -70,12 +71,15 @@ struct vhd_virtq_stats {
 	uint64_t interrupts;      /* callfd writes */
 	uint64_t interrupts_failed; /* callfd writes refused (counter full) or interrupted */
 	uint64_t errors[VHD_DESC_ERR_MAX];
+	uint64_t hdr_errors[VHD_HDR_ERR_MAX]; /* rx: virtio-net headers refused (net_hdr.h) */
 };
 
 /* Negotiated features that change what the datapath does. */
 #define VHD_VQ_F_MRG_RXBUF (1u << 0)
 #define VHD_VQ_F_INDIRECT (1u << 1)
 #define VHD_VQ_F_VERSION_1 (1u << 2)
+/* the guest negotiated checksum or segmentation offloads: headers carry them */
+#define VHD_VQ_F_OFFLOAD (1u << 3)
 
 /* Used entries a burst collects before writing them to the ring. */
 #define VHD_USED_SHADOW 64
@@ -90,6 +94,7 @@ struct vhd_virtq {
 	uint16_t last_used_idx;    /* next used entry to fill (== used->idx we published) */
 	uint16_t hdr_len;          /* virtio-net header size: 10 or 12 */
 	uint32_t flags;            /* VHD_VQ_F_* */
+	uint64_t features;         /* the device's negotiated virtio features */
 	uint32_t max_frame;        /* tx: largest frame the guest takes (vhd_virtq_set_mtu) */
 	uint32_t mem_hint;         /* last region hit */
 	int callfd;                /* eventfd to interrupt the guest, -1 if none */

@@ -333,6 +333,8 @@ test_hostile_headers(void **state)
 	assert_int_equal(apply(&h, fu, lu, ALL_HOST, NULL), REFUSED(NOT_L4));
 	h.csum_start = 0;
 	h.csum_offset = 0;
+	h.gso_size = 20;
+	h.hdr_len = 54;
 	assert_int_equal(apply(&h, fx, lx, ALL_HOST, NULL), REFUSED(NOT_L4));
 	h = tso_hdr(false, 536);
 	assert_int_equal(apply(&h, f6, l6, ALL_HOST, NULL), REFUSED(NOT_L4));

@@ -131,7 +131,11 @@ test_header_and_flags(void **state)
 		{FG_F_V1 | FG_F_MRG | FG_F_INDIRECT, 12,
 		 VHD_VQ_F_VERSION_1 | VHD_VQ_F_MRG_RXBUF | VHD_VQ_F_INDIRECT},
 		/* unrelated features change nothing */
-		{(1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_MAC), 10, 0},
+		{(1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS), 10, 0},
+		/* any offload means headers carry requests */
+		{(1ULL << VIRTIO_NET_F_CSUM), 10, VHD_VQ_F_OFFLOAD},
+		{(1ULL << VIRTIO_NET_F_GUEST_TSO6), 10, VHD_VQ_F_OFFLOAD},
+		{FG_F_V1 | (1ULL << VIRTIO_NET_F_HOST_TSO4), 12, VHD_VQ_F_VERSION_1 | VHD_VQ_F_OFFLOAD},
 	};
 	struct rings *r = rings_new();
 	struct vhd_virtq vq;
