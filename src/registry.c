@@ -46,8 +46,7 @@ VHD_LOG_REGISTER(registry);
 struct port_ctl {
 	pthread_mutex_t lock;
 	bool registered;
-	int conn_vid;  /* the accepted connection, -1: none */
-	int vid;       /* the running device (== conn_vid once started) */
+	int conn_vid;  /* the accepted connection (its device's vid), -1: none */
 	bool running;  /* between new_device and destroy_device */
 	bool paused;   /* a message that may move rings or memory is being handled */
 	bool attached; /* the lcore polls a snapshot of this device */
@@ -301,7 +300,7 @@ port_refresh(struct vhd_port *p)
 	if (ctl->attached)
 		port_stop(p);
 	if (ctl->running && !ctl->paused)
-		port_start(p, ctl->vid);
+		port_start(p, ctl->conn_vid);
 }
 
 /*
@@ -429,7 +428,6 @@ new_connection(int vid)
 		rc = -1;
 	} else {
 		ctl->conn_vid = vid;
-		ctl->vid = -1;
 		ctl->running = false;
 		ctl->paused = false;
 		ctl->mem_ok = false;
@@ -448,6 +446,18 @@ new_connection(int vid)
 	return rc;
 }
 
+/* The device stops being polled; called with the port lock held. */
+static void
+device_down(struct vhd_port *p)
+{
+	struct port_ctl *ctl = &ctls[p->id];
+
+	if (ctl->attached)
+		port_stop(p);
+	ctl->running = false;
+	ctl->paused = false;
+}
+
 static void
 destroy_connection(int vid)
 {
@@ -460,10 +470,8 @@ destroy_connection(int vid)
 	pthread_mutex_lock(&ctl->lock);
 	if (ctl->conn_vid == vid) {
 		/* destroy_device ran first if the device had started */
-		if (ctl->attached)
-			port_stop(p);
+		device_down(p);
 		ctl->conn_vid = -1;
-		ctl->running = false;
 		ctl->mem_ok = false;
 		vhd_guest_fault_untrack(p->id);
 	}
@@ -485,7 +493,6 @@ new_device(int vid)
 	if (ctl->conn_vid == vid) {
 		if (ctl->attached)
 			port_stop(p);
-		ctl->vid = vid;
 		ctl->paused = false;
 		rc = port_start(p, vid);
 		/* running even if nothing could be polled yet: later messages retry */
@@ -513,12 +520,8 @@ destroy_device(int vid)
 		return;
 	ctl = &ctls[p->id];
 	pthread_mutex_lock(&ctl->lock);
-	if (ctl->vid == vid) {
-		if (ctl->attached)
-			port_stop(p);
-		ctl->running = false;
-		ctl->paused = false;
-	}
+	if (ctl->conn_vid == vid)
+		device_down(p);
 	pthread_mutex_unlock(&ctl->lock);
 	VHD_LOG(INFO, "port %u (%s): device stopped", p->id, p->cfg->path);
 }
@@ -642,7 +645,6 @@ vhd_registry_start(void)
 
 	for (i = 0; i < vhd_nports; i++) {
 		pthread_mutex_init(&ctls[i].lock, NULL);
-		ctls[i].vid = -1;
 		ctls[i].conn_vid = -1;
 	}
 	for (i = 0; i < vhd_nports; i++) {
