@@ -126,8 +126,8 @@ main(int argc, char **argv)
 	static char *eal_argv[] = {"dp_bench", "--no-huge", "--no-shconf", "--no-pci",
 				   "--no-telemetry", "-m", "256", "--log-level=error",
 				   "--file-prefix=dp_bench"};
-	const uint64_t features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) |
-				  (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	uint64_t features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) |
+			    (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 	uint32_t frame_len = 64;
 	uint64_t packets = 2000000, moved = 0, cycles = 0;
 	bool direct = false;
@@ -135,7 +135,7 @@ main(int argc, char **argv)
 	struct rte_mempool *mp;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:d")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:do")) != -1) {
 		switch (opt) {
 		case 's':
 			frame_len = atoi(optarg);
@@ -146,9 +146,14 @@ main(int argc, char **argv)
 		case 'd':
 			direct = true;
 			break;
+		case 'o':
+			/* what Linux guests and virtio-user negotiate by default */
+			features |= VHD_NET_OFFLOAD_FEATURES;
+			break;
 		default:
-			fprintf(stderr, "usage: dp_bench [-s FRAME_BYTES] [-n PACKETS] [-d]\n"
-					"  -d  guest-to-guest single copy instead of via mbufs\n");
+			fprintf(stderr, "usage: dp_bench [-s FRAME_BYTES] [-n PACKETS] [-d] [-o]\n"
+					"  -d  guest-to-guest single copy instead of via mbufs\n"
+					"  -o  both guests negotiate the checksum and TSO offloads\n");
 			return 2;
 		}
 	}
