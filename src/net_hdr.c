@@ -18,6 +18,8 @@
 
 #include "vhostd/net_hdr.h"
 
+const struct virtio_net_hdr vhd_net_hdr_none;
+
 uint16_t
 vhd_net_hdr_len(uint64_t virtio_features)
 {

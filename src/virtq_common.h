@@ -63,21 +63,23 @@
 /*
  * Where a packet's bytes are (an mbuf's segments, a guest's buffers, or a
  * header vhostd built), and the offload header that goes in front of it to
- * a guest (all zero: none).
+ * a guest: net points to &vhd_net_hdr_none, to hdr_copy (a guest's header,
+ * read once), or to one vhostd built.
  */
 struct pkt_pieces {
 	const uint8_t *addr[PIECES_MAX];
 	uint32_t len[PIECES_MAX];
 	uint16_t n;
 	uint32_t total;
-	struct virtio_net_hdr net;
+	const struct virtio_net_hdr *net;
+	struct virtio_net_hdr hdr_copy;
 };
 
 /* An mbuf's segments as pieces; false if it has more than we track. */
 static __rte_always_inline bool
 mbuf_pieces(const struct rte_mbuf *m, struct pkt_pieces *pc)
 {
-	memset(&pc->net, 0, sizeof(pc->net));
+	pc->net = &vhd_net_hdr_none;
 	pc->n = 0;
 	pc->total = m->pkt_len;
 	for (; m != NULL; m = m->next) {

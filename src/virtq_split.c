@@ -298,10 +298,12 @@ chain_gather_frame_slow(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *
 	if (unlikely(hdr_left > 0 || pc->total < MIN_FRAME_LEN))
 		return -VHD_DESC_ERR_LEN - 1;
 	/* without offloads negotiated, what the guest wrote there means nothing */
-	if (vq->flags & VHD_VQ_F_OFFLOAD)
-		pc->net = hdr.hdr;
-	else
-		memset(&pc->net, 0, sizeof(pc->net));
+	if (vq->flags & VHD_VQ_F_OFFLOAD) {
+		pc->hdr_copy = hdr.hdr;
+		pc->net = &pc->hdr_copy;
+	} else {
+		pc->net = &vhd_net_hdr_none;
+	}
 	return 0;
 }
 
@@ -311,7 +313,7 @@ chain_gather_frame_slow(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *
  * reads the descriptor again and checks everything on its own copy.
  * hdr_len is vq->hdr_len and offload whether vq has VHD_VQ_F_OFFLOAD, passed
  * so that a specialised caller makes them constants. The header's offload
- * fields land in pc->net unchecked.
+ * fields land in pc->hdr_copy unchecked.
  */
 static __rte_always_inline int
 chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc,
@@ -329,10 +331,12 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc,
 
 			if (likely(p != NULL && len == d.len)) {
 				/* the header is read once, and only if it can mean something */
-				if (offload)
-					memcpy(&pc->net, p, sizeof(pc->net));
-				else
-					memset(&pc->net, 0, sizeof(pc->net));
+				if (offload) {
+					memcpy(&pc->hdr_copy, p, sizeof(pc->hdr_copy));
+					pc->net = &pc->hdr_copy;
+				} else {
+					pc->net = &vhd_net_hdr_none;
+				}
 				pc->addr[0] = p + hdr_len;
 				pc->len[0] = d.len - hdr_len;
 				pc->total = pc->len[0];
@@ -429,8 +433,8 @@ chain_to_mbuf(struct vhd_virtq *vq, uint16_t head, struct rte_mbuf *m, struct rt
 	if (unlikely(rc < 0))
 		return rc;
 	rc = pieces_to_mbuf(&pc, m, mp);
-	if (offload && rc == 0 && unlikely(pc.net.flags | pc.net.gso_type))
-		rc = mbuf_take_offloads(vq, &pc.net, m);
+	if (offload && rc == 0 && unlikely(pc.net->flags | pc.net->gso_type))
+		rc = mbuf_take_offloads(vq, pc.net, m);
 	return rc;
 }
 
@@ -563,7 +567,7 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint
 	uint16_t h;
 
 	/* over the guest's MTU (a TSO frame's segments are not): dropped */
-	if (unlikely(pkt->total > vq->max_frame && pkt->net.gso_type == VIRTIO_NET_HDR_GSO_NONE)) {
+	if (unlikely(pkt->total > vq->max_frame && pkt->net->gso_type == VIRTIO_NET_HDR_GSO_NONE)) {
 		vq->stats.too_big++;
 		return TX_TOO_BIG;
 	}
@@ -602,7 +606,7 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint
 		return TX_NO_ROOM;
 	}
 
-	vhd_net_hdr_write(&hdr, &pkt->net, b.nheads);
+	vhd_net_hdr_write(&hdr, pkt->net, b.nheads);
 	scatter(&b, &iov_i, &iov_off, (const uint8_t *)&hdr, vq->hdr_len);
 	for (h = 0; h < pkt->n; h++)
 		scatter(&b, &iov_i, &iov_off, pkt->addr[h], pkt->len[h]);
@@ -646,7 +650,7 @@ tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, int *avail, uint16_t 
 	if (unlikely(dst == NULL || len != d.len))
 		goto slow;
 
-	vhd_net_hdr_write(&hdr, &pkt->net, 1);
+	vhd_net_hdr_write(&hdr, pkt->net, 1);
 	memcpy(dst, &hdr, hdr_len);
 	pieces_copy(dst + hdr_len, pkt);
 	used_ring_put(vq, (*used_idx)++, head, need);
@@ -674,7 +678,7 @@ tx_segments(struct vhd_virtq *vq, const struct rte_mbuf *m, int *avail, uint16_t
 	enum tx_result r;
 
 	for (i = 0; i < nsegs; i++) {
-		memset(&pc.net, 0, sizeof(pc.net));
+		pc.net = &vhd_net_hdr_none;
 		pc.n = 1;
 		pc.addr[0] = hdrs;
 		pc.len[0] = vhd_net_seg_headers(m, i, hdrs, &off, &len);
@@ -721,7 +725,7 @@ tx_offloaded(struct vhd_virtq *vq, const struct rte_mbuf *m, int *avail, uint16_
 	case VHD_HDR_TX_AS_IS:
 		if (unlikely(!mbuf_pieces(m, &pc)))
 			break;
-		pc.net = net;
+		pc.net = &net;
 		return tx_one(vq, &pc, avail, used_idx, vq->hdr_len, true);
 	}
 	/* more segments than vhostd gathers: not the guest's fault */
@@ -804,11 +808,11 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 		 * what from sends), once checked against the frame; a guest's
 		 * claim that the data is valid is not passed on.
 		 */
-		if (offload && rc == 0 && unlikely(pc.net.flags | pc.net.gso_type)) {
-			int hrc = vhd_net_hdr_check(&pc.net, pc.total, from->features);
+		if (offload && rc == 0 && unlikely(pc.net->flags | pc.net->gso_type)) {
+			int hrc = vhd_net_hdr_check(&pc.hdr_copy, pc.total, from->features);
 
 			rc = hrc == 0 ? 0 : RC_HDR(hrc);
-			pc.net.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			pc.hdr_copy.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		}
 		if (likely(rc == 0)) {
 			received++;

@@ -25,6 +25,9 @@
 #include <rte_common.h>
 #include <rte_mbuf.h>
 
+/* The offload fields of a frame that asks for nothing. */
+extern const struct virtio_net_hdr vhd_net_hdr_none;
+
 /* virtio 1.0, and legacy with MRG_RXBUF: nearly every guest. */
 #define VHD_NET_HDR_LEN_MODERN ((uint16_t)sizeof(struct virtio_net_hdr_mrg_rxbuf))
 
