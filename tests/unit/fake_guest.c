@@ -291,6 +291,14 @@ uint16_t
 fg_post_tx_pkt(struct fake_guest *fg, const uint8_t *frame, uint32_t frame_len,
 	       const uint32_t *lens, unsigned int n, int region, bool indirect)
 {
+	return fg_post_tx_pkt_hdr(fg, NULL, frame, frame_len, lens, n, region, indirect);
+}
+
+uint16_t
+fg_post_tx_pkt_hdr(struct fake_guest *fg, const struct virtio_net_hdr *hdr,
+		   const uint8_t *frame, uint32_t frame_len, const uint32_t *lens,
+		   unsigned int n, int region, bool indirect)
+{
 	uint32_t total = fg->vq.hdr_len + frame_len;
 	uint8_t *pkt = calloc(1, total);
 	struct fg_buf bufs[64];
@@ -299,6 +307,8 @@ fg_post_tx_pkt(struct fake_guest *fg, const uint8_t *frame, uint32_t frame_len,
 	uint16_t head;
 
 	assert_non_null(pkt);
+	if (hdr != NULL)
+		memcpy(pkt, hdr, sizeof(*hdr)); /* 10 bytes: both header sizes hold it */
 	memcpy(pkt + fg->vq.hdr_len, frame, frame_len);
 	if (lens == NULL) {
 		lens = &one;

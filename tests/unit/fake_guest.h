@@ -129,6 +129,10 @@ void fg_post(struct fake_guest *fg, uint16_t head);
  */
 uint16_t fg_post_tx_pkt(struct fake_guest *fg, const uint8_t *frame, uint32_t frame_len,
 			const uint32_t *lens, unsigned int n, int region, bool indirect);
+/* The same with hdr's offload fields in the header (num_buffers 0; NULL: zeroed). */
+uint16_t fg_post_tx_pkt_hdr(struct fake_guest *fg, const struct virtio_net_hdr *hdr,
+			    const uint8_t *frame, uint32_t frame_len, const uint32_t *lens,
+			    unsigned int n, int region, bool indirect);
 /* Guest receive: one writable buffer of len bytes; *gpa gets its address. */
 uint16_t fg_post_rx_buf(struct fake_guest *fg, int region, uint32_t len, uint64_t *gpa);
 
