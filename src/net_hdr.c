@@ -177,7 +177,9 @@ vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64
 	m->l4_len = hl.l4_len;
 
 	if (gso != VIRTIO_NET_HDR_GSO_NONE) {
-		if (l4 != RTE_PTYPE_L4_TCP || headers > m->pkt_len ||
+		/* a TCP header shorter than 20 bytes (data offset < 5) is no TCP */
+		if (l4 != RTE_PTYPE_L4_TCP || hl.l4_len < sizeof(struct rte_tcp_hdr) ||
+		    headers > m->pkt_len ||
 		    (gso == VIRTIO_NET_HDR_GSO_TCPV4 ? !ipv4 : !ipv6))
 			return REFUSE(NOT_L4);
 		if (csum_start != (uint32_t)hl.l2_len + hl.l3_len ||
