@@ -24,6 +24,17 @@ import sys
 
 # header byte 0
 F_MRG, F_INDIRECT, F_V1, F_RINGS_IN_GUEST, F_CALLFD = 1, 2, 4, 8, 16
+# offload features (offload_sets[] of fuzz_virtq.c): bits 5-7 of the main
+# queue's feature byte, bits 3-5 of the peer's
+OFF_LINUX, OFF_TX_ONLY, OFF_RX_ONLY, OFF_CSUM, OFF_V4, OFF_V6, OFF_NO_GCSUM = range(1, 8)
+def OFFLOAD(n): return n << 5
+def PEER_OFFLOAD(n): return n << 3
+# mbuf offload kinds (bits 2-4 of its segments byte) and MSS choices (bits 13-15 of its length)
+M_TCP4, M_UDP4, M_TCP6, M_UDP6, M_TSO4, M_TSO6, M_TSO4_OPTS = range(1, 8)
+MSS = [1448, 1, 7, 100, 536, 1000, 1460, 4000]
+# virtio-net header
+NEEDS_CSUM, DATA_VALID = 1, 2
+GSO_TCPV4, GSO_UDP, GSO_TCPV6, GSO_ECN = 1, 3, 4, 0x80
 # descriptor flags
 NEXT, WRITE, INDIRECT = 1, 2, 4
 NO_INTERRUPT = 1
@@ -193,10 +204,15 @@ class Guest:
         q.avail_idx = (q.avail_idx + 1) & 0xFFFF
 
     # packets
-    def tx_pkt(self, frame_len, lens=None, r=0, indirect=False, seed=1, gpas=None):
+    def tx_pkt(self, frame_len, lens=None, r=0, indirect=False, seed=1, gpas=None,
+               hdr=None, frame=None):
         """A packet the guest transmits (vhostd rx): header + frame cut into lens."""
+        if frame is not None:
+            frame_len = len(frame)
+        else:
+            frame = bytes((seed * 7 + i) & 0xFF for i in range(frame_len))
         total = self.hdr_len + frame_len
-        pkt = bytes(self.hdr_len) + bytes((seed * 7 + i) & 0xFF for i in range(frame_len))
+        pkt = (hdr or b"").ljust(self.hdr_len, b"\0")[:self.hdr_len] + frame
         lens = lens or [total]
         assert sum(lens) == total
         bufs, off = [], 0
@@ -216,10 +232,12 @@ class Guest:
         self.post(head)
         return head
 
-    def mbuf(self, length, segs=1, empty_first=False):
+    def mbuf(self, length, segs=1, empty_first=False, offload=0, mss=1448):
         assert 1 <= segs <= 4 or segs == 65
+        assert length <= 0x1FFF and 0 <= offload < 8
         b = 0x40 if segs == 65 else segs - 1
-        self.mbufs.append((length, b | (0x80 if empty_first else 0)))
+        self.mbufs.append((length | MSS.index(mss) << 13,
+                           b | (0x80 if empty_first else 0) | offload << 2))
 
     def op(self, op, to=None, **expect):
         self.ops.append(op)
@@ -767,6 +785,211 @@ def fwd_straddle_high():
     return g
 
 
+# ---------------------------------------------------------------- offloads
+
+def frame(kind, payload, seed=1):
+    """Ethernet + IPv4/IPv6 + TCP/UDP + payload ("tcp4", "udp4", "tcp6", "udp6", "raw")."""
+    data = bytes((seed * 13 + i * 7) & 0xFF for i in range(payload))
+    eth = bytes(range(2, 8)) + bytes(range(0x12, 0x18))
+    if kind == "raw":
+        return eth + b"\x88\xb5" + data
+    v6, tcp = kind.endswith("6"), kind.startswith("tcp")
+    doff = 4 if kind == "tcp4_doff4" else 5
+    l4 = (struct.pack(">HHIIBBHHH", 1234, 80, 0xFFFFF000, 0, doff << 4, 0x18, 65535, 0, 0)
+          if tcp else struct.pack(">HHHH", 1234, 53, 8 + payload, 0))
+    proto = 6 if tcp else 17
+    if v6:
+        ip = struct.pack(">IHBB", 6 << 28, len(l4) + payload, proto, 64) + bytes(range(16)) + \
+            bytes(range(0x80, 0x90))
+        return eth + b"\x86\xdd" + ip + l4 + data
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(l4) + payload, 0x1234, 0, 64, proto, 0,
+                     bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    return eth + b"\x08\x00" + ip + l4 + data
+
+
+def vhdr(flags=0, gso_type=0, hdr_len=0, gso_size=0, csum_start=0, csum_offset=0):
+    return struct.pack("<BBHHHH", flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)
+
+
+def csum_req(kind):
+    l3 = 40 if kind.endswith("6") else 20
+    return vhdr(NEEDS_CSUM, csum_start=14 + l3, csum_offset=16 if kind.startswith("tcp") else 6)
+
+
+def tso_req(v6, mss):
+    l3 = 40 if v6 else 20
+    return vhdr(NEEDS_CSUM, GSO_TCPV6 if v6 else GSO_TCPV4, 14 + l3 + 20, mss, 14 + l3, 16)
+
+
+HOST = OFFLOAD(OFF_TX_ONLY)
+LINUX = F_V1 | F_INDIRECT | F_CALLFD | OFFLOAD(OFF_LINUX)
+
+
+@seed
+def rx_offload_requests():
+    g = Guest(features=LINUX)
+    g.tx_pkt(0, frame=frame("tcp4", 300), hdr=csum_req("tcp4"))
+    g.tx_pkt(0, frame=frame("udp6", 200), hdr=csum_req("udp6"), r=1)
+    g.tx_pkt(0, frame=frame("tcp4", 2000), hdr=tso_req(False, 536), r=2)
+    # the header split 1 + 11 bytes: every field in the second piece
+    g.tx_pkt(0, frame=frame("tcp6", 1500), hdr=tso_req(True, 1000), lens=[1, 11, 1574], r=1)
+    g.tx_pkt(0, frame=frame("tcp4", 100), hdr=vhdr(DATA_VALID), lens=[1, 11, 154], r=0)
+    g.op(RX(32), ret=5, consumed=5, errs={})
+    return g
+
+
+@seed
+def rx_offload_header_ignored():
+    g = Guest()  # no offloads: whatever the header says means nothing
+    g.tx_pkt(0, frame=frame("tcp4", 300), hdr=b"\xff" * 10)
+    g.tx_pkt(0, frame=frame("tcp4", 300), hdr=b"\xff" * 10, lens=[1, 11, 354])
+    g.op(RX(32), ret=2, consumed=2, errs={})
+    return g
+
+
+def h_tso_non_ip(n):
+    return vhdr(NEEDS_CSUM, GSO_TCPV4, 54, 20, 14, 0)
+
+
+# name, error kind, features, frame kind, header for a frame of n bytes, rx only
+HOSTILE_HDR = [
+    ("gso_size_0", "hdr_gso_size", HOST, "tcp4", lambda n: tso_req(False, 0), False),
+    ("gso_size_over_frame", "hdr_gso_size", HOST, "tcp4", lambda n: tso_req(False, n + 1), False),
+    ("hdr_len_beyond_frame", "hdr_len", HOST, "tcp4",
+     lambda n: vhdr(NEEDS_CSUM, GSO_TCPV4, n + 1, 536, 34, 16), False),
+    ("csum_start_beyond_frame", "hdr_csum", HOST, "tcp4", lambda n: vhdr(NEEDS_CSUM, 0, 0, 0, n, 0),
+     False),
+    ("csum_offset_beyond_frame", "hdr_csum", HOST, "tcp4",
+     lambda n: vhdr(NEEDS_CSUM, 0, 0, 0, 34, n), False),
+    ("csum_field_half_outside", "hdr_csum", HOST, "tcp4",
+     lambda n: vhdr(NEEDS_CSUM, 0, 0, 0, n - 1, 0), False),
+    ("csum_ffff", "hdr_csum", HOST, "tcp4", lambda n: vhdr(NEEDS_CSUM, 0, 0, 0, 0xFFFF, 0xFFFF),
+     False),
+    ("gso_type_unknown", "hdr_gso_type", HOST, "tcp4",
+     lambda n: vhdr(NEEDS_CSUM, 0x7F, 54, 536, 34, 16), False),
+    ("gso_type_udp", "hdr_gso_type", HOST, "udp4", lambda n: vhdr(NEEDS_CSUM, GSO_UDP, 42, 536, 34, 6),
+     False),
+    ("tso6_not_negotiated", "hdr_gso_type", OFFLOAD(OFF_V4), "tcp6", lambda n: tso_req(True, 536),
+     False),
+    ("ecn_not_negotiated", "hdr_ecn", HOST, "tcp4",
+     lambda n: vhdr(NEEDS_CSUM, GSO_TCPV4 | GSO_ECN, 54, 536, 34, 16), False),
+    ("unknown_flag_bits", "hdr_flags", HOST, "tcp4", lambda n: vhdr(NEEDS_CSUM | 4, 0, 0, 0, 34, 16),
+     False),
+    ("needs_csum_without_csum", "hdr_flags", OFFLOAD(OFF_RX_ONLY), "tcp4",
+     lambda n: csum_req("tcp4"), False),
+    ("gso_without_needs_csum", "hdr_flags", HOST, "tcp4",
+     lambda n: vhdr(0, GSO_TCPV4, 54, 536, 34, 16), False),
+    ("tso_on_udp", "hdr_not_l4", HOST, "udp4", lambda n: tso_req(False, 536), True),
+    ("tso_on_non_ip", "hdr_not_l4", HOST, "raw", h_tso_non_ip, True),
+    ("tso4_on_ipv6", "hdr_not_l4", HOST, "tcp6", lambda n: tso_req(False, 536), True),
+    ("tso_csum_not_tcp_csum", "hdr_csum", HOST, "tcp4",
+     lambda n: vhdr(NEEDS_CSUM, GSO_TCPV4, 54, 536, 34, 10), True),
+    # found by the fuzzer: a TCP data offset of 4 (16-byte header)
+    ("tso_tcp_data_off_4", "hdr_not_l4", HOST, "tcp4_doff4", lambda n: tso_req(False, 536), True),
+]
+
+
+def hostile_hdr(name, err, offload, kind, make, mode, split):
+    g = Guest(features=F_V1 | F_INDIRECT | F_CALLFD | offload,
+              peer_features=F_V1 | PEER_OFFLOAD(OFF_RX_ONLY), peer_qsize=4)
+    f = frame(kind, 1000)
+    g.tx_pkt(0, frame=f, hdr=make(len(f)), lens=[1, 11, len(f)] if split else None, r=1)
+    g.tx_pkt(0, frame=frame("tcp4", 100))
+    if mode == "rx":
+        g.op(RX(32), ret=1, consumed=2, errs={err: 1})
+    else:
+        g.use(g.peer)
+        g.rx_buf(2048, r=2)
+        g.use(g.main)
+        g.op(FWD(3), ret=1, consumed=2, errs={err: 1}, to=dict(ret=1, consumed=1, errs={}))
+    return g
+
+
+@seed
+def fwd_offload_headers():
+    g = Guest(features=LINUX, peer_features=F_V1 | PEER_OFFLOAD(OFF_LINUX), peer_qsize=4)
+    g.tx_pkt(0, frame=frame("udp6", 500), hdr=vhdr(NEEDS_CSUM | DATA_VALID, 0, 0, 0, 54, 6))
+    g.tx_pkt(0, frame=frame("tcp4", 3000), hdr=tso_req(False, 1000), lens=[1, 11, 3054], r=1)
+    g.use(g.peer)
+    g.rx_buf(1024, r=2)
+    g.rx_buf(4096, r=1)
+    g.use(g.main)
+    g.op(FWD(3), ret=2, consumed=2, errs={}, to=dict(ret=2, consumed=2, errs={}))
+    return g
+
+
+@seed
+def tx_offload_csum_software():
+    g = Guest()  # no GUEST_CSUM: vhostd completes each checksum
+    for k in range(4):
+        g.rx_buf(1024, r=k % 3)
+        g.mbuf(300 + k, segs=1 + k, offload=M_TCP4 + k)
+    g.op(TX(4), ret=4, consumed=4, errs={})
+    return g
+
+
+@seed
+def tx_offload_csum_passed_on():
+    g = Guest(features=F_V1 | F_MRG | OFFLOAD(OFF_RX_ONLY))
+    for k in range(8):
+        g.rx_buf(60, r=k % 3)  # the checksum field lands across buffers
+    g.mbuf(90, segs=2, offload=M_TCP4)
+    g.mbuf(100, segs=3, empty_first=True, offload=M_UDP6)
+    g.op(TX(2), ret=2, consumed=4, errs={})
+    return g
+
+
+@seed
+def tx_tso_segments():
+    g = Guest(features=F_V1 | F_INDIRECT | OFFLOAD(OFF_CSUM))  # GUEST_CSUM, no GUEST_TSO
+    for _ in range(4):
+        g.rx_buf(1600, r=0)
+    g.mbuf(4000, segs=2, offload=M_TSO4, mss=1000)  # 3946 bytes of payload: 4 segments
+    g.op(TX(1), ret=1, consumed=4, errs={})
+    return g
+
+
+@seed
+def tx_tso6_segments_mergeable():
+    g = Guest(features=F_V1 | F_MRG)
+    for k in range(5):
+        g.rx_buf(1600, r=k % 2)
+    g.mbuf(6000, segs=3, empty_first=True, offload=M_TSO6, mss=1460)  # 5926: 5 segments
+    g.op(TX(1), ret=1, consumed=5, errs={})
+    return g
+
+
+@seed
+def tx_tso_segments_no_room():
+    g = Guest(features=F_V1 | OFFLOAD(OFF_V6))  # TSO6 only: a v4 frame is cut
+    g.rx_buf(1600, r=0)
+    g.rx_buf(1600, r=1)
+    g.mbuf(4000, segs=2, offload=M_TSO4_OPTS, mss=1000)  # 3942: 4 segments, 2 fit
+    g.mbuf(100)
+    g.op(TX(2), ret=1, consumed=2, no_room=3, errs={})
+    return g
+
+
+@seed
+def tx_tso_mss_1():
+    g = Guest(qsize=16)
+    for _ in range(8):
+        g.rx_buf(128, r=0)
+    g.mbuf(100, offload=M_TSO4, mss=1)  # 46 one-byte segments, 8 fit
+    g.op(TX(1), ret=1, consumed=8, no_room=38, errs={})
+    return g
+
+
+@seed
+def tx_tso_passthrough():
+    g = Guest(features=F_V1 | OFFLOAD(OFF_LINUX))
+    g.rx_buf(4200, r=1)
+    g.mbuf(4100, segs=3, offload=M_TSO6, mss=1000)
+    g.op(TX(1), ret=1, consumed=1, errs={})
+    return g
+
+
+
 # ---------------------------------------------------------------- malformed
 # Each builds one bad chain of direction d (0 = guest transmit, WRITE = guest
 # receive) and returns its head; a good packet or buffer is posted behind it.
@@ -1027,6 +1250,11 @@ def all_seeds():
     for name, err, modes, high, no_ind, build in HOSTILE:
         for mode in modes:
             out["bad_%s_%s" % (mode, name)] = hostile(name, err, mode, high, no_ind, build)
+    for name, err, offload, kind, make, rx_only in HOSTILE_HDR:
+        for mode in ("rx",) if rx_only else ("rx", "fwd"):
+            for split in (False, True):
+                out["bad_hdr_%s_%s%s" % (mode, name, "_split" if split else "")] = \
+                    hostile_hdr(name, err, offload, kind, make, mode, split)
     return out
 
 
