@@ -261,6 +261,26 @@ vhd_net_hdr_from_mbuf(const struct rte_mbuf *m, uint64_t features, struct virtio
 	return VHD_HDR_TX_AS_IS;
 }
 
+/*
+ * The IPv6 pseudo-header's sum for an L4 part of l4_len bytes, by hand:
+ * with extension headers, payload_len (which rte_ipv6_phdr_cksum uses) is
+ * not the L4 length.
+ */
+static uint32_t
+ipv6_phdr_sum(const struct rte_ipv6_hdr *ip, uint32_t l4_len, uint8_t proto)
+{
+	struct {
+		uint8_t src[16], dst[16];
+		rte_be32_t len;
+		uint8_t zero[3], next;
+	} phdr = {.next = proto};
+
+	memcpy(phdr.src, ip->src_addr, sizeof(phdr.src));
+	memcpy(phdr.dst, ip->dst_addr, sizeof(phdr.dst));
+	phdr.len = rte_cpu_to_be_32(l4_len);
+	return rte_raw_cksum(&phdr, sizeof(phdr));
+}
+
 uint16_t
 vhd_net_csum_value(const struct rte_mbuf *m, uint32_t *at)
 {
@@ -288,7 +308,7 @@ vhd_net_csum_value(const struct rte_mbuf *m, uint32_t *at)
 		sum += rte_ipv4_phdr_cksum(l3, 0);
 	} else {
 		l3 = frame_bytes(m, l3_off, sizeof(struct rte_ipv6_hdr), buf);
-		sum += rte_ipv6_phdr_cksum(l3, 0);
+		sum += ipv6_phdr_sum(l3, l4_len, tcp ? IPPROTO_TCP : IPPROTO_UDP);
 	}
 	csum = (uint16_t)~fold(sum);
 	/* a UDP checksum of 0 means "none": send its equivalent */
@@ -340,20 +360,10 @@ vhd_net_seg_headers(const struct rte_mbuf *m, uint32_t i, uint8_t *out, uint32_t
 	} else {
 		struct rte_ipv6_hdr ip;
 
-		struct {
-			uint8_t src[16], dst[16];
-			rte_be32_t len;
-			uint8_t zero[3], next;
-		} phdr = {.next = IPPROTO_TCP};
-
 		memcpy(&ip, out + l3_off, sizeof(ip));
 		ip.payload_len = rte_cpu_to_be_16(m->l3_len - sizeof(ip) + m->l4_len + *payload_len);
 		memcpy(out + l3_off, &ip, sizeof(ip));
-		/* by hand: with extension headers payload_len is not the TCP length */
-		memcpy(phdr.src, ip.src_addr, 16);
-		memcpy(phdr.dst, ip.dst_addr, 16);
-		phdr.len = rte_cpu_to_be_32(m->l4_len + *payload_len);
-		sum = rte_raw_cksum(&phdr, sizeof(phdr));
+		sum = ipv6_phdr_sum(&ip, m->l4_len + *payload_len, IPPROTO_TCP);
 	}
 	memcpy(&tcp, out + l4_off, sizeof(tcp));
 	tcp.sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp.sent_seq) + i * m->tso_segsz);
