@@ -149,6 +149,51 @@ vhd_net_hdr_check(const struct virtio_net_hdr *hdr, uint32_t frame_len, uint64_t
 	return 0;
 }
 
+/*
+ * What TSO asks of the frame's own headers, parsed into ptype and hl: TCP
+ * over the IP version gso names, a TCP header of at least 20 bytes (data
+ * offset >= 5), all inside the frame, and the checksum at TCP's.
+ */
+static int
+tso_frame_check(uint8_t gso, uint32_t csum_start, uint32_t csum_offset, uint32_t ptype,
+		const struct rte_net_hdr_lens *hl, uint32_t frame_len)
+{
+	uint32_t headers = (uint32_t)hl->l2_len + hl->l3_len + hl->l4_len;
+
+	if ((ptype & RTE_PTYPE_L4_MASK) != RTE_PTYPE_L4_TCP ||
+	    hl->l4_len < sizeof(struct rte_tcp_hdr) || headers > frame_len ||
+	    (gso == VIRTIO_NET_HDR_GSO_TCPV4 ? !RTE_ETH_IS_IPV4_HDR(ptype) :
+					       !RTE_ETH_IS_IPV6_HDR(ptype)))
+		return REFUSE(NOT_L4);
+	if (csum_start != (uint32_t)hl->l2_len + hl->l3_len ||
+	    csum_offset != offsetof(struct rte_tcp_hdr, cksum))
+		return REFUSE(CSUM);
+	return 0;
+}
+
+int
+vhd_net_hdr_check_frame(const struct virtio_net_hdr *hdr, const uint8_t *head, uint32_t head_len,
+			uint32_t frame_len)
+{
+	uint8_t gso = hdr->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+	struct rte_net_hdr_lens hl = {0};
+	struct rte_mbuf m;
+	uint32_t ptype;
+
+	if (gso == VIRTIO_NET_HDR_GSO_NONE)
+		return 0;
+	/* the parser reads mbufs: one over the bytes given, nothing past them */
+	memset(&m, 0, sizeof(m));
+	m.buf_addr = (void *)(uintptr_t)head;
+	m.buf_len = head_len;
+	m.data_len = head_len;
+	m.pkt_len = head_len;
+	m.nb_segs = 1;
+	ptype = rte_net_get_ptype(&m, &hl, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK |
+					    RTE_PTYPE_L4_MASK);
+	return tso_frame_check(gso, hdr->csum_start, hdr->csum_offset, ptype, &hl, frame_len);
+}
+
 int
 vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64_t features)
 {
@@ -177,14 +222,9 @@ vhd_net_hdr_to_mbuf(const struct virtio_net_hdr *hdr, struct rte_mbuf *m, uint64
 	m->l4_len = hl.l4_len;
 
 	if (gso != VIRTIO_NET_HDR_GSO_NONE) {
-		/* a TCP header shorter than 20 bytes (data offset < 5) is no TCP */
-		if (l4 != RTE_PTYPE_L4_TCP || hl.l4_len < sizeof(struct rte_tcp_hdr) ||
-		    headers > m->pkt_len ||
-		    (gso == VIRTIO_NET_HDR_GSO_TCPV4 ? !ipv4 : !ipv6))
-			return REFUSE(NOT_L4);
-		if (csum_start != (uint32_t)hl.l2_len + hl.l3_len ||
-		    csum_offset != offsetof(struct rte_tcp_hdr, cksum))
-			return REFUSE(CSUM);
+		rc = tso_frame_check(gso, csum_start, csum_offset, ptype, &hl, m->pkt_len);
+		if (rc != 0)
+			return rc;
 		/* as Linux does: a payload that fits one segment is no GSO frame */
 		if (gso_size >= m->pkt_len - headers) {
 			m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM |

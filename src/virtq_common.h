@@ -116,6 +116,21 @@ count_refused(struct vhd_virtq *vq, int rc)
 		vq->stats.errors[-rc - 1]++;
 }
 
+/* Copies the first n (<= pc->total) bytes of the pieces to dst. */
+static inline void
+pieces_read_prefix(const struct pkt_pieces *pc, uint8_t *dst, uint32_t n)
+{
+	uint16_t i;
+
+	for (i = 0; i < pc->n && n > 0; i++) {
+		uint32_t k = RTE_MIN(pc->len[i], n);
+
+		memcpy(dst, pc->addr[i], k);
+		dst += k;
+		n -= k;
+	}
+}
+
 /*
  * The bytes [off, off + len) of m as pieces appended to pc; false if they
  * would take more pieces than pc holds.

@@ -777,6 +777,25 @@ tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uin
 	return sent;
 }
 
+/*
+ * A TSO frame passed on from guest to guest: its own headers must be what
+ * its virtio-net header says, as on the mbuf path. They are read once into
+ * head, checked there, and the destination gets them from there (out), so
+ * the guest cannot change them after the check.
+ */
+static int __rte_noinline
+forward_tso_check(const struct pkt_pieces *pc, uint8_t *head, struct pkt_pieces *out)
+{
+	uint32_t n = RTE_MIN(pc->total, (uint32_t)VHD_NET_SEG_HDR_MAX);
+	int rc;
+
+	pieces_read_prefix(pc, head, n);
+	rc = vhd_net_hdr_check_frame(&pc->hdr_copy, head, n, pc->total);
+	if (rc != 0)
+		return RC_HDR(rc);
+	return pieces_replace(pc, 0, head, n, out) ? 0 : RC_TOO_BIG;
+}
+
 static __rte_always_inline uint16_t
 forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 	      const uint16_t from_hdr_len, const uint16_t to_hdr_len, const bool mtu,
@@ -786,7 +805,8 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 	uint16_t i, n, received = 0;
 	uint16_t heads[VHD_BURST_MAX];
 	uint32_t fill[VHD_BURST_MAX];
-	struct pkt_pieces pc;
+	uint8_t tso_head[VHD_NET_SEG_HDR_MAX];
+	struct pkt_pieces pc, checked;
 	int avail, room;
 
 	avail = avail_count(from);
@@ -802,9 +822,10 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 	for (i = 0; i < n; i++) {
 		uint16_t head = heads[i];
 		int rc = chain_gather_frame(from, head, &pc, from_hdr_len, offload);
+		const struct pkt_pieces *send = &pc;
 
 		/*
-		 * The header goes on as it is (vhd_virtq_can_forward: to takes
+		 * The header goes on as it is (vhd_net_offloads_fit: to takes
 		 * what from sends), once checked against the frame; a guest's
 		 * claim that the data is valid is not passed on.
 		 */
@@ -813,12 +834,16 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 
 			rc = hrc == 0 ? 0 : RC_HDR(hrc);
 			pc.hdr_copy.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			if (rc == 0 && pc.hdr_copy.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+				rc = forward_tso_check(&pc, tso_head, &checked);
+				send = &checked;
+			}
 		}
 		if (likely(rc == 0)) {
 			received++;
 			from->stats.bytes += pc.total;
 			/* the source chain is completed only after this copy */
-			if (tx_one(to, &pc, &room, &to_used, to_hdr_len, mtu) == TX_NO_ROOM)
+			if (tx_one(to, send, &room, &to_used, to_hdr_len, mtu) == TX_NO_ROOM)
 				to->stats.no_room++;
 		} else {
 			count_refused(from, rc);

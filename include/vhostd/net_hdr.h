@@ -104,6 +104,16 @@ const char *vhd_hdr_error_name(enum vhd_hdr_error e);
 int vhd_net_hdr_check(const struct virtio_net_hdr *hdr, uint32_t frame_len, uint64_t features);
 
 /*
+ * For a header passed on unchanged from guest to guest: the checks of
+ * vhd_net_hdr_to_mbuf() that look at the frame's own headers (TSO only on
+ * TCP over the IP version it names, with the checksum at TCP's), done on
+ * the frame's first head_len bytes, where a TSO frame's headers must lie.
+ * The caller sends on exactly those bytes. Returns 0, or -(error + 1).
+ */
+int vhd_net_hdr_check_frame(const struct virtio_net_hdr *hdr, const uint8_t *head,
+			    uint32_t head_len, uint32_t frame_len);
+
+/*
  * Applies the header a guest put in front of frame m (already copied into
  * the mbuf, so the guest can no longer change it) to m's offload fields:
  * a partial checksum becomes RTE_MBUF_F_TX_{TCP,UDP}_CKSUM (or is completed
