@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Worker lcores: poll ports, forward, and exchange packets through per-lcore
- * inbound rings. Nothing in worker_main() logs or makes a system call, except
- * the guest interrupts inside the datapath.
+ * inbound rings. Ports are reached through their ops (port_ops.h), except on
+ * the vhost-to-vhost single-copy path. Nothing in worker_main() logs or makes
+ * a system call, except the guest interrupts inside the datapath.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #include "vhostd/lcore.h"
 #include "vhostd/log.h"
 #include "vhostd/mac_table.h"
+#include "vhostd/port_ops.h"
 
 VHD_LOG_REGISTER(lcore);
 
@@ -107,16 +109,11 @@ now_seconds(void)
 	return rte_get_tsc_cycles() / tsc_hz;
 }
 
-/* Copies pkts into the port's guest and frees them all. */
+/* Sends pkts out of the port (or counts them dropped) and frees them all. */
 static void
 port_transmit(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct vhd_dev_snapshot *snap = p->active;
-
-	if (likely(snap != NULL && !vhd_port_is_faulted(p)))
-		vhd_virtq_tx_burst(&p->vq[snap->tx_vring], pkts, n);
-	else
-		p->tx_down_drops += n;
+	p->ops->tx_burst(p, pkts, n);
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 
@@ -212,8 +209,10 @@ dispatch(struct worker *w, uint16_t src_port, struct rte_mbuf **pkts, uint16_t n
 }
 
 /*
- * The single-copy path: when this lcore also polls the port's fixed peer,
+ * The single-copy path, a vhost-to-vhost special case that bypasses the
+ * ops: when both ports of a pair are vhost ports polled by this lcore,
  * guest buffers are copied straight into the peer guest's, with no mbuf.
+ * Returns -1 when it does not apply.
  */
 static int
 poll_port_direct(struct worker *w, struct vhd_port *p)
@@ -227,6 +226,8 @@ poll_port_direct(struct worker *w, struct vhd_port *p)
 	if (!single_copy || peer_id < 0)
 		return -1;
 	peer = &vhd_ports[peer_id];
+	if (p->ops != &vhd_port_vhost_ops || peer->ops != &vhd_port_vhost_ops)
+		return -1;
 	peer_snap = peer->active;
 	if (peer->lcore_id != w->lcore_id || peer_snap == NULL || vhd_port_is_faulted(peer))
 		return -1;
@@ -242,24 +243,20 @@ poll_port_direct(struct worker *w, struct vhd_port *p)
 	return got;
 }
 
-/* Receives from every transmit vring of p and forwards; returns the packets. */
+/* Receives from every receive queue of p and forwards; returns the packets. */
 static unsigned int
 poll_port(struct worker *w, struct vhd_port *p, uint32_t now)
 {
-	struct vhd_dev_snapshot *snap = p->active;
 	struct rte_mbuf *pkts[VHD_BURST_MAX];
 	unsigned int got = 0;
-	uint16_t r, n, i;
+	uint16_t q, n, i;
 	int direct;
 
 	direct = poll_port_direct(w, p);
 	if (direct >= 0)
 		return direct;
-	/* odd vrings carry what the guest transmits */
-	for (r = 1; r < p->nr_vrings; r += 2) {
-		if (p->vq[r].desc == NULL)
-			continue;
-		n = vhd_virtq_rx_burst(&p->vq[r], snap->pool, pkts, VHD_BURST_MAX);
+	for (q = 0; q < p->rx_queues; q++) {
+		n = p->ops->rx_burst(p, q, pkts, VHD_BURST_MAX);
 		if (n == 0)
 			continue;
 		for (i = 0; i < n; i++)
@@ -329,50 +326,19 @@ account_loop(struct worker *w, unsigned int moved, uint64_t *tsc_prev)
 static void
 port_attach(struct vhd_port *p, struct vhd_dev_snapshot *snap)
 {
-	uint16_t r;
-
-	for (r = 0; r < VHD_MAX_VRINGS; r++) {
-		struct vhd_virtq *vq = &p->vq[r];
-		const struct vhd_vring_info *vi = &snap->vring[r];
-
-		/* counters survive reconnects; everything else is the snapshot's */
-		vq->desc = NULL;
-		if (r >= snap->nr_vrings || vi->desc == NULL)
-			continue;
-		vq->desc = vi->desc;
-		vq->avail = vi->avail;
-		vq->used = vi->used;
-		vq->size = vi->size;
-		vq->last_avail_idx = vi->last_avail_idx;
-		vq->last_used_idx = vi->last_used_idx;
-		vq->callfd = vi->callfd;
-		vq->mem = &snap->mem;
-		/* the registry validated the ring, so this cannot fail */
-		if (vhd_virtq_init(vq, snap->features) != 0)
-			vq->desc = NULL;
-		vhd_virtq_set_mtu(vq, snap->mtu);
-	}
-	p->nr_vrings = snap->nr_vrings;
+	p->ops->attach(p, snap);
+	/* release: the port's state is set up before anyone sees it active */
 	__atomic_store_n(&p->active, snap, __ATOMIC_RELEASE);
 }
 
 static void
 port_detach(struct worker *w, struct vhd_port *p)
 {
-	struct vhd_dev_snapshot *snap = p->active;
-	uint16_t r;
-
-	if (snap == NULL)
+	if (p->active == NULL)
 		return;
-	/* packets already queued for this guest go out now, while it is mapped */
+	/* packets already queued for this port go out now, while it is mapped */
 	out_flush_one(w, p->id);
-	for (r = 0; r < p->nr_vrings; r++) {
-		snap->final_avail_idx[r] = p->vq[r].desc ? p->vq[r].last_avail_idx :
-							   snap->vring[r].last_avail_idx;
-		snap->final_used_idx[r] = p->vq[r].desc ? p->vq[r].last_used_idx :
-							  snap->vring[r].last_used_idx;
-		p->vq[r].desc = NULL;
-	}
+	p->ops->detach(p);
 	/* release: the control plane frees snap once it sees NULL */
 	__atomic_store_n(&p->active, NULL, __ATOMIC_RELEASE);
 }
@@ -511,6 +477,9 @@ watchdog_main(void *arg)
 		for (i = 0; i < vhd_nports; i++) {
 			struct vhd_port *p = &vhd_ports[i];
 
+			/* only vhost ports interrupt a guest through a callfd */
+			if (p->ops != &vhd_port_vhost_ops)
+				continue;
 			for (r = 0; r < VHD_MAX_VRINGS; r++) {
 				uint32_t seq = __atomic_load_n(&p->vq[r].notify_seq,
 							       __ATOMIC_RELAXED);

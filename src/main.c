@@ -28,6 +28,7 @@
 #include "vhostd/mac_table.h"
 #include "vhostd/pool.h"
 #include "vhostd/port.h"
+#include "vhostd/port_ops.h"
 #include "vhostd/registry.h"
 #include "vhostd/stats.h"
 
@@ -209,6 +210,8 @@ main(int argc, char **argv)
 	for (i = 0; i < cfg.nports; i++) {
 		vhd_ports[i].id = i;
 		vhd_ports[i].cfg = &cfg.ports[i];
+		/* every --socket is a vhost-user port */
+		vhd_ports[i].ops = vhd_port_kind_find("vhost");
 	}
 
 	/* enough for every ring, buffer and cache that can hold mbufs at once */

@@ -15,9 +15,6 @@
 
 VHD_LOG_REGISTER(stats);
 
-/* The polling lcore writes these; a relaxed load reads a whole value. */
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-
 /* Malformed input, one index for both kinds: descriptor chains, then headers. */
 static const char *
 error_kind_name(unsigned int k)
@@ -26,45 +23,13 @@ error_kind_name(unsigned int k)
 				      vhd_hdr_error_name(k - VHD_DESC_ERR_MAX);
 }
 
-static uint64_t
-error_kind_count(const struct vhd_virtq_stats *s, unsigned int k)
-{
-	return k < VHD_DESC_ERR_MAX ? READ(s->errors[k]) : READ(s->hdr_errors[k - VHD_DESC_ERR_MAX]);
-}
-
 void
 vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t)
 {
-	uint16_t r, k;
-
 	memset(t, 0, sizeof(*t));
-	for (r = 0; r < VHD_MAX_VRINGS; r++) {
-		const struct vhd_virtq_stats *s = &p->vq[r].stats;
-
-		/* odd vrings: what the guest sends us; even: what we send it */
-		if (r % 2) {
-			t->rx_pkts += READ(s->packets);
-			t->rx_bytes += READ(s->bytes);
-			t->no_mbuf += READ(s->no_mbuf);
-		} else {
-			t->tx_pkts += READ(s->packets);
-			t->tx_bytes += READ(s->bytes);
-			t->drops += READ(s->no_room);
-		}
-		for (k = 0; k < VHD_ERR_KINDS; k++) {
-			uint64_t n = error_kind_count(s, k);
-
-			t->errors_by_kind[k] += n;
-			t->errors += n;
-		}
-		t->too_big += READ(s->too_big);
-		t->interrupts += READ(s->interrupts);
-		t->interrupts_failed += READ(s->interrupts_failed);
-	}
-	t->drops += t->too_big + READ(p->tx_down_drops) + READ(p->ring_full_drops);
-	t->msg_refused = READ(p->msg_refused);
-	t->mem_faults = READ(p->mem_faults);
-	t->interrupt_stalls = READ(p->interrupt_stalls);
+	p->ops->counters(p, t);
+	/* other lcores' rings into ours are not the port kind's business */
+	t->drops += __atomic_load_n(&p->ring_full_drops, __ATOMIC_RELAXED);
 }
 
 const char *
@@ -147,18 +112,20 @@ void
 vhd_stats_report_errors(void)
 {
 	static uint64_t reported[VHD_MAX_PORTS][VHD_MAX_VRINGS][VHD_ERR_KINDS];
+	uint64_t counts[VHD_ERR_KINDS];
 	uint16_t i, r, k;
 
 	for (i = 0; i < vhd_nports; i++) {
 		const struct vhd_port *p = &vhd_ports[i];
 
-		for (r = 0; r < VHD_MAX_VRINGS; r++) {
+		/* a counter set per queue (vring for vhost); no kind has more than vrings */
+		for (r = 0; r < VHD_MAX_VRINGS && p->ops->errors(p, r, counts); r++) {
 			char detail[512] = "";
 			uint64_t total = 0;
 			size_t len = 0;
 
 			for (k = 0; k < VHD_ERR_KINDS; k++) {
-				uint64_t now = error_kind_count(&p->vq[r].stats, k);
+				uint64_t now = counts[k];
 				uint64_t delta = now - reported[i][r][k];
 
 				if (delta == 0)

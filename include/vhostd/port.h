@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * A port: one vhost-user socket and the device behind it.
+ * A port: one vhost-user socket and the device behind it. What its kind
+ * does is behind its ops (port_ops.h); the lcores and stats use only those,
+ * except the vhost-to-vhost single-copy path.
  *
  * Ownership: the control plane (registry.c) builds a device snapshot and hands
  * it to the port's polling lcore; from then on only that lcore touches the
@@ -17,6 +19,7 @@
 
 #include "vhostd/config.h"
 #include "vhostd/guest_mem.h"
+#include "vhostd/port_ops.h"
 #include "vhostd/virtq.h"
 
 #define VHD_MAX_VRINGS (2 * VHD_MAX_QUEUE_PAIRS)
@@ -51,13 +54,17 @@ struct vhd_port {
 	uint16_t id;
 	const struct vhd_port_config *cfg;
 	unsigned int lcore_id; /* the lcore that polls this port */
+	const struct vhd_port_ops *ops; /* its kind's, set once at creation */
 
 	/* set by the lcore: the snapshot it is polling, NULL when idle */
 	struct vhd_dev_snapshot *active;
+	uint16_t rx_queues; /* set by ops->attach: queues the lcore polls */
+
+	/* the vhost kind's state (port_vhost.c), written by the polling lcore */
 	uint16_t nr_vrings;
 	struct vhd_virtq vq[VHD_MAX_VRINGS];
 
-	/* counters beyond the virtqueues', written by the polling lcore */
+	/* counters beyond the queues', written by the polling lcore */
 	uint64_t tx_down_drops; /* packets for this port while no guest was attached */
 	/* written by other lcores: their ring into our lcore was full */
 	uint64_t ring_full_drops;

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Port kinds behind one interface. The lcores and stats see a port only
+ * through its ops: receive, transmit, take or let go of what the control
+ * plane handed over, and counters. Each kind is one file (port_vhost.c
+ * today) that registers its ops table; a port points to its kind's table
+ * from creation on.
+ */
+#ifndef VHOSTD_PORT_OPS_H
+#define VHOSTD_PORT_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+struct vhd_port;
+struct vhd_dev_snapshot;
+struct vhd_port_totals;
+
+struct vhd_port_ops {
+	const char *kind; /* "vhost" */
+
+	/*
+	 * Polling lcore only, port attached and not faulted. Receives up to n
+	 * packets from receive queue q (q < port->rx_queues) into pkts.
+	 */
+	uint16_t (*rx_burst)(struct vhd_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+	/*
+	 * Polling lcore only, in any state: sends pkts, or counts them as
+	 * dropped if the port cannot take them. The caller frees all n.
+	 */
+	void (*tx_burst)(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n);
+	/*
+	 * Polling lcore (or with no lcore running): starts using what the
+	 * control plane handed over and sets port->rx_queues. The caller
+	 * publishes port->active afterwards.
+	 */
+	void (*attach)(struct vhd_port *p, struct vhd_dev_snapshot *snap);
+	/*
+	 * Same thread as attach: stops using port->active and leaves in it
+	 * what the control plane needs back. The caller has flushed what it
+	 * held for the port and clears port->active afterwards.
+	 */
+	void (*detach)(struct vhd_port *p);
+
+	/* Any thread: adds the kind's counters to t (zeroed by the caller). */
+	void (*counters)(const struct vhd_port *p, struct vhd_port_totals *t);
+	/*
+	 * Any thread: malformed input of counter set i (a vring for vhost),
+	 * by kind (VHD_ERR_KINDS entries). False once i is past the last set.
+	 */
+	bool (*errors)(const struct vhd_port *p, uint16_t i, uint64_t *by_kind);
+};
+
+/* Registers a kind, normally from an RTE_INIT constructor in its file. */
+void vhd_port_kind_register(const struct vhd_port_ops *ops);
+/* The ops of a registered kind, or NULL. */
+const struct vhd_port_ops *vhd_port_kind_find(const char *kind);
+
+/*
+ * The vhost-user port (port_vhost.c). Exported for the one place that must
+ * know a port's kind: the vhost-to-vhost single-copy path in lcore.c.
+ */
+extern const struct vhd_port_ops vhd_port_vhost_ops;
+
+#endif /* VHOSTD_PORT_OPS_H */
