@@ -72,32 +72,29 @@ parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *o
 	return 0;
 }
 
-static int
-parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
+/* One line on err about the port being parsed, naming the flag or request. */
+#define PORT_ERR(fmt, ...) fprintf(err, "vhostd: %s " fmt, flag, __VA_ARGS__)
+
+int
+vhd_cli_parse_port(const char *flag, const char *arg, struct vhd_port_config *p, FILE *err)
 {
-	struct vhd_port_config *p = &cfg->ports[cfg->nports];
 	const char *comma = strchr(arg, ',');
 	size_t path_len = comma ? (size_t)(comma - arg) : strlen(arg);
 	char opts[256];
 	char *opt, *save = NULL;
-	uint16_t i;
 
-	if (cfg->nports == VHD_MAX_PORTS) {
-		fprintf(err, "vhostd: --socket %s: too many ports (at most %d)\n", arg,
-			VHD_MAX_PORTS);
-		return -1;
-	}
 	if (path_len == 0) {
-		fprintf(err, "vhostd: --socket '%s': empty path\n", arg);
+		PORT_ERR("'%s': empty path\n", arg);
 		return -1;
 	}
 	/* a unix socket address holds at most sun_path bytes, NUL included */
 	if (path_len >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		fprintf(err, "vhostd: --socket %.*s: path longer than %zu bytes\n", (int)path_len,
+		PORT_ERR("%.*s: path longer than %zu bytes\n", (int)path_len,
 			arg, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		return -1;
 	}
 	memset(p, 0, sizeof(*p));
+	strcpy(p->kind, "vhost");
 	memcpy(p->path, arg, path_len);
 	p->queues = 1;
 	p->mode = -1;
@@ -105,7 +102,7 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 
 	if (comma != NULL) {
 		if (strlen(comma + 1) >= sizeof(opts)) {
-			fprintf(err, "vhostd: --socket %s: options too long\n", p->path);
+			PORT_ERR("%s: options too long\n", p->path);
 			return -1;
 		}
 		strcpy(opts, comma + 1);
@@ -118,8 +115,8 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 				p->client = false;
 			} else if (strncmp(opt, "queues=", 7) == 0) {
 				if (parse_uint(opt + 7, 1, VHD_MAX_QUEUE_PAIRS, &n) < 0) {
-					fprintf(err,
-						"vhostd: --socket %s: bad queue count '%s' "
+					PORT_ERR(
+						"%s: bad queue count '%s' "
 						"(expected 1-%d)\n",
 						p->path, opt + 7, VHD_MAX_QUEUE_PAIRS);
 					return -1;
@@ -131,8 +128,8 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 				errno = 0;
 				n = strtoul(opt + 5, &end, 8);
 				if (opt[5] == '\0' || *end != '\0' || errno != 0 || n > 0777) {
-					fprintf(err,
-						"vhostd: --socket %s: bad mode '%s' "
+					PORT_ERR(
+						"%s: bad mode '%s' "
 						"(expected octal permissions such as 0660)\n",
 						p->path, opt + 5);
 					return -1;
@@ -140,8 +137,8 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 				p->mode = n;
 			} else if (strncmp(opt, "mtu=", 4) == 0) {
 				if (parse_uint(opt + 4, VHD_MTU_MIN, VHD_MTU_MAX, &n) < 0) {
-					fprintf(err,
-						"vhostd: --socket %s: bad mtu '%s' "
+					PORT_ERR(
+						"%s: bad mtu '%s' "
 						"(expected %u-%u)\n",
 						p->path, opt + 4, VHD_MTU_MIN, VHD_MTU_MAX);
 					return -1;
@@ -151,14 +148,14 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 				struct group *g = getgrnam(opt + 6);
 
 				if (g == NULL) {
-					fprintf(err, "vhostd: --socket %s: unknown group '%s'\n",
+					PORT_ERR("%s: unknown group '%s'\n",
 						p->path, opt + 6);
 					return -1;
 				}
 				p->gid = g->gr_gid;
 			} else {
-				fprintf(err,
-					"vhostd: --socket %s: unknown option '%s' "
+				PORT_ERR(
+					"%s: unknown option '%s' "
 					"(expected client, server, queues=N, mode=OCTAL, "
 					"group=NAME or mtu=N)\n",
 					p->path, opt);
@@ -167,13 +164,30 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 		}
 	}
 	if (p->client && (p->mode >= 0 || p->gid >= 0)) {
-		fprintf(err, "vhostd: --socket %s: mode= and group= need server mode (the "
+		PORT_ERR("%s: mode= and group= need server mode (the "
 			"frontend owns a client socket)\n", p->path);
 		return -1;
 	}
+	return 0;
+}
+
+static int
+parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
+{
+	struct vhd_port_config *p = &cfg->ports[cfg->nports];
+	const char *flag = "--socket";
+	uint16_t i;
+
+	if (cfg->nports == VHD_MAX_PORTS) {
+		PORT_ERR( "%s: too many ports (at most %d)\n", arg,
+			VHD_MAX_PORTS);
+		return -1;
+	}
+	if (vhd_cli_parse_port(flag, arg, p, err) != 0)
+		return -1;
 	for (i = 0; i < cfg->nports; i++) {
 		if (strcmp(cfg->ports[i].path, p->path) == 0) {
-			fprintf(err, "vhostd: --socket %s: duplicate socket path\n", p->path);
+			PORT_ERR( "%s: duplicate socket path\n", p->path);
 			return -1;
 		}
 	}
@@ -276,15 +290,6 @@ vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 		return VHD_CLI_ERROR;
 	}
 
-	if (cfg->nports == 0) {
-		fprintf(err, "vhostd: no --socket given (see --help)\n");
-		return VHD_CLI_ERROR;
-	}
-	if (cfg->fwd_mode == VHD_FWD_PAIR && cfg->nports % 2 != 0) {
-		fprintf(err, "vhostd: --fwd pair: needs an even number of --socket ports, got %u\n",
-			cfg->nports);
-		return VHD_CLI_ERROR;
-	}
 	return VHD_CLI_RUN;
 }
 
@@ -305,67 +310,74 @@ socket_is_live(const char *path)
 }
 
 int
+vhd_cli_check_port_path(const char *flag, const struct vhd_port_config *p, FILE *err)
+{
+	char dir_buf[PATH_MAX];
+	struct stat st;
+	char *dir;
+
+	/* the frontend owns a client socket file; an uplink has none */
+	if (p->client || strcmp(p->kind, "vhost") != 0)
+		return 0;
+
+	strcpy(dir_buf, p->path);
+	dir = dirname(dir_buf);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		PORT_ERR("%s: directory %s does not exist\n", p->path,
+			dir);
+		return -1;
+	}
+	/*
+	 * Whoever may rename entries in the directory can swap our socket
+	 * for their own or for a link: only root and our own user may,
+	 * or anyone in a sticky directory like /tmp, where only an
+	 * entry's owner can rename or remove it.
+	 */
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		PORT_ERR(
+			"%s: directory %s belongs to uid %u, not to root "
+			"or to vhostd's user\n",
+			p->path, dir, (unsigned int)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		PORT_ERR(
+			"%s: directory %s is writable by %s "
+			"without the sticky bit\n",
+			p->path, dir, (st.st_mode & S_IWOTH) ? "others" : "its group");
+		return -1;
+	}
+	if (lstat(p->path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		PORT_ERR("%s: %s\n", p->path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		PORT_ERR("%s: exists and is not a socket\n", p->path);
+		return -1;
+	}
+	if (socket_is_live(p->path)) {
+		PORT_ERR("%s: already served by a live process\n",
+			p->path);
+		return -1;
+	}
+	if (unlink(p->path) < 0) {
+		PORT_ERR("%s: cannot remove stale socket: %s\n",
+			p->path, strerror(errno));
+		return -1;
+	}
+	PORT_ERR("%s: removed stale socket file\n", p->path);
+	return 0;
+}
+
+int
 vhd_cli_check_paths(const struct vhd_config *cfg, FILE *err)
 {
 	uint16_t i;
 
-	for (i = 0; i < cfg->nports; i++) {
-		const struct vhd_port_config *p = &cfg->ports[i];
-		char dir_buf[PATH_MAX];
-		struct stat st;
-		char *dir;
-
-		if (p->client)
-			continue; /* the frontend owns the socket file */
-
-		strcpy(dir_buf, p->path);
-		dir = dirname(dir_buf);
-		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			fprintf(err, "vhostd: --socket %s: directory %s does not exist\n", p->path,
-				dir);
+	for (i = 0; i < cfg->nports; i++)
+		if (vhd_cli_check_port_path("--socket", &cfg->ports[i], err) != 0)
 			return -1;
-		}
-		/*
-		 * Whoever may rename entries in the directory can swap our socket
-		 * for their own or for a link: only root and our own user may,
-		 * or anyone in a sticky directory like /tmp, where only an
-		 * entry's owner can rename or remove it.
-		 */
-		if (st.st_uid != 0 && st.st_uid != geteuid()) {
-			fprintf(err,
-				"vhostd: --socket %s: directory %s belongs to uid %u, not to root "
-				"or to vhostd's user\n",
-				p->path, dir, (unsigned int)st.st_uid);
-			return -1;
-		}
-		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
-			fprintf(err,
-				"vhostd: --socket %s: directory %s is writable by %s "
-				"without the sticky bit\n",
-				p->path, dir, (st.st_mode & S_IWOTH) ? "others" : "its group");
-			return -1;
-		}
-		if (lstat(p->path, &st) < 0) {
-			if (errno == ENOENT)
-				continue;
-			fprintf(err, "vhostd: --socket %s: %s\n", p->path, strerror(errno));
-			return -1;
-		}
-		if (!S_ISSOCK(st.st_mode)) {
-			fprintf(err, "vhostd: --socket %s: exists and is not a socket\n", p->path);
-			return -1;
-		}
-		if (socket_is_live(p->path)) {
-			fprintf(err, "vhostd: --socket %s: already served by a live process\n",
-				p->path);
-			return -1;
-		}
-		if (unlink(p->path) < 0) {
-			fprintf(err, "vhostd: --socket %s: cannot remove stale socket: %s\n",
-				p->path, strerror(errno));
-			return -1;
-		}
-		fprintf(err, "vhostd: --socket %s: removed stale socket file\n", p->path);
-	}
 	return 0;
 }

@@ -9,18 +9,23 @@
 #include "vhostd/virtq.h"
 
 static enum vhd_fwd_mode fwd_mode;
-static uint16_t fwd_nports;
 static struct vhd_mac_table *fwd_mac;
 
 int
-vhd_fwd_init(enum vhd_fwd_mode mode, uint16_t nports, struct vhd_mac_table *mac)
+vhd_fwd_init(enum vhd_fwd_mode mode, struct vhd_mac_table *mac)
 {
-	if ((mode == VHD_FWD_PAIR && nports % 2 != 0) || (mode == VHD_FWD_L2 && mac == NULL))
+	if (mode == VHD_FWD_L2 && mac == NULL)
 		return -EINVAL;
 	fwd_mode = mode;
-	fwd_nports = nports;
 	fwd_mac = mac;
 	return 0;
+}
+
+void
+vhd_fwd_port_removed(uint16_t port)
+{
+	if (fwd_mac != NULL)
+		vhd_mac_table_forget_port(fwd_mac, port);
 }
 
 int
@@ -47,7 +52,7 @@ decide_l2(uint16_t src_port, struct rte_mbuf **pkts, uint16_t n, uint16_t *dst, 
 	vhd_mac_table_lookup(fwd_mac, dst_mac, n, known);
 	for (i = 0; i < n; i++) {
 		if (rte_is_multicast_ether_addr(dst_mac[i]) || known[i] == VHD_MAC_UNKNOWN ||
-		    known[i] >= fwd_nports)
+		    known[i] >= VHD_MAX_PORTS)
 			dst[i] = VHD_FWD_FLOOD; /* broadcast is multicast too */
 		else if (known[i] == src_port)
 			dst[i] = VHD_FWD_DROP;

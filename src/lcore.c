@@ -51,20 +51,26 @@ VHD_LOG_REGISTER(lcore);
 #define IDLE_AFTER 256
 #define IDLE_POLL_EVERY 16
 
-enum ctrl_type { CTRL_ATTACH, CTRL_DETACH };
+/* ATTACH/DETACH hand a snapshot over; ADD/REMOVE change the polled list. */
+enum ctrl_type { CTRL_ATTACH, CTRL_DETACH, CTRL_ADD, CTRL_REMOVE };
 
 struct ctrl_msg {
 	uint32_t type;
 	uint16_t port_id;
 	uint16_t pad;
-	uint32_t request; /* see handover.h */
+	uint32_t request; /* ATTACH/DETACH: see handover.h; ADD/REMOVE: the worker's list_seq */
 	struct vhd_dev_snapshot *snap;
 };
 
-/* A packet forwarded from another lcore, with its destination port. */
+/*
+ * A packet forwarded from another lcore, with its destination port and that
+ * port's generation when it was sent: a port removed since is not the
+ * port that may have taken its slot.
+ */
 struct inbound_item {
 	struct rte_mbuf *m;
-	uint64_t port_id;
+	uint32_t port_id;
+	uint32_t gen;
 };
 
 /* Packets waiting for one destination port. */
@@ -80,14 +86,17 @@ struct worker {
 	pthread_t thread; /* for the watchdog's signal */
 	struct rte_ring *ctrl;
 	struct rte_ring *inbound;
+	uint32_t list_seq; /* the last ADD/REMOVE applied */
 	uint16_t nports;
 	uint16_t port_ids[VHD_MAX_PORTS];
 	uint16_t idle_polls[VHD_MAX_PORTS]; /* per entry of port_ids */
 	uint16_t busy[VHD_MAX_PORTS];       /* entries of port_ids not idle at the last full pass */
 	uint16_t nbusy;
+	bool full_pass_next; /* the busy list is stale: rebuild it in the next loop */
 	uint32_t loops;
+	uint32_t loops_done; /* loops ended: the control plane waits for one to pass */
 	struct vhd_lcore_load load; /* written only by this worker */
-	struct out_buf *out; /* one per port in vhd_ports */
+	struct out_buf *out; /* one per port slot */
 	uint16_t dirty[VHD_MAX_PORTS];
 	uint16_t ndirty;
 	bool stop;
@@ -109,32 +118,36 @@ now_seconds(void)
 	return rte_get_tsc_cycles() / tsc_hz;
 }
 
-/* Sends pkts out of the port (or counts them dropped) and frees them all. */
-static void
-port_transmit(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n)
-{
-	p->ops->tx_burst(p, pkts, n);
-	rte_pktmbuf_free_bulk(pkts, n);
-}
-
 static void
 out_flush_one(struct worker *w, uint16_t port_id)
 {
 	struct out_buf *b = &w->out[port_id];
 	struct vhd_port *p = &vhd_ports[port_id];
 	struct inbound_item items[VHD_BURST_MAX];
+	uint32_t gen;
 	unsigned int sent, i;
 
 	if (b->n == 0)
 		return;
-	if (p->lcore_id == w->lcore_id) {
-		port_transmit(p, b->pkts, b->n);
+	/* a pair's peer slot may be empty, or being set up for a new port */
+	if (unlikely(!vhd_port_is_present(p))) {
+		rte_pktmbuf_free_bulk(b->pkts, b->n);
+		__atomic_store_n(&w->load.no_port_drops, w->load.no_port_drops + b->n,
+				 __ATOMIC_RELAXED);
 		b->n = 0;
 		return;
 	}
+	if (p->lcore_id == w->lcore_id) {
+		/* sends them, or counts them dropped; frees them all */
+		p->ops->tx_burst(p, b->pkts, b->n);
+		b->n = 0;
+		return;
+	}
+	gen = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
 	for (i = 0; i < b->n; i++) {
 		items[i].m = b->pkts[i];
 		items[i].port_id = port_id;
+		items[i].gen = gen;
 	}
 	sent = rte_ring_enqueue_burst_elem(workers[p->lcore_id].inbound, items, sizeof(items[0]),
 					   b->n, NULL);
@@ -296,8 +309,19 @@ drain_inbound(struct worker *w)
 	unsigned int n, i;
 
 	n = rte_ring_dequeue_burst_elem(w->inbound, items, sizeof(items[0]), VHD_BURST_MAX, NULL);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		struct vhd_port *p = &vhd_ports[items[i].port_id];
+
+		/* sent to a port removed since: never to the one in its slot now */
+		if (unlikely(items[i].gen != __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) ||
+			     p->lcore_id != w->lcore_id)) {
+			rte_pktmbuf_free(items[i].m);
+			__atomic_store_n(&w->load.no_port_drops, w->load.no_port_drops + 1,
+					 __ATOMIC_RELAXED);
+			continue;
+		}
 		out_push(w, items[i].port_id, items[i].m);
+	}
 	return n;
 }
 
@@ -343,6 +367,33 @@ port_detach(struct worker *w, struct vhd_port *p)
 	__atomic_store_n(&p->active, NULL, __ATOMIC_RELEASE);
 }
 
+/* Puts port_id on the worker's list; it is polled once it is attached. */
+static void
+list_add(struct worker *w, uint16_t port_id)
+{
+	w->idle_polls[w->nports] = 0;
+	w->port_ids[w->nports++] = port_id;
+}
+
+/* Takes port_id off the worker's list and rebuilds the busy list from the next full pass. */
+static void
+list_remove(struct worker *w, uint16_t port_id)
+{
+	uint16_t i;
+
+	for (i = 0; i < w->nports; i++)
+		if (w->port_ids[i] == port_id)
+			break;
+	if (i == w->nports)
+		return;
+	w->nports--;
+	w->port_ids[i] = w->port_ids[w->nports];
+	w->idle_polls[i] = w->idle_polls[w->nports];
+	/* entries of the busy list are indices into port_ids, now moved */
+	w->nbusy = 0;
+	w->full_pass_next = true;
+}
+
 static void
 handle_ctrl(struct worker *w)
 {
@@ -350,6 +401,15 @@ handle_ctrl(struct worker *w)
 
 	while (rte_ring_dequeue_elem(w->ctrl, &msg, sizeof(msg)) == 0) {
 		struct vhd_port *p = &vhd_ports[msg.port_id];
+
+		if (msg.type == CTRL_ADD || msg.type == CTRL_REMOVE) {
+			if (msg.type == CTRL_ADD)
+				list_add(w, msg.port_id);
+			else
+				list_remove(w, msg.port_id);
+			__atomic_store_n(&w->list_seq, msg.request, __ATOMIC_RELEASE);
+			continue;
+		}
 
 		/* cancelled or superseded: the snapshot is not ours */
 		if (!vhd_handover_claim(p, msg.request))
@@ -375,13 +435,14 @@ worker_main(void *arg)
 	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
 		/* only MAC learning needs the time */
 		uint32_t now = fwd_mac != NULL ? now_seconds() : 0;
-		bool poll_idle = (++w->loops % IDLE_POLL_EVERY) == 0;
+		bool poll_idle = (++w->loops % IDLE_POLL_EVERY) == 0 || w->full_pass_next;
 		unsigned int moved = 0;
 
 		if (unlikely(!rte_ring_empty(w->ctrl)))
 			handle_ctrl(w);
 		if (poll_idle) {
 			/* a full pass over every port, which also rebuilds the busy list */
+			w->full_pass_next = false;
 			w->nbusy = 0;
 			for (i = 0; i < w->nports; i++)
 				if (poll_entry(w, i, now, &moved))
@@ -395,6 +456,8 @@ worker_main(void *arg)
 		if (fwd_mac != NULL)
 			vhd_mac_table_quiescent(fwd_mac, w->lcore_id);
 		account_loop(w, moved, &tsc_prev);
+		/* release: what this loop sent is out before the control plane sees it end */
+		__atomic_store_n(&w->loops_done, w->loops, __ATOMIC_RELEASE);
 	}
 	handle_ctrl(w);
 	if (fwd_mac != NULL)
@@ -408,7 +471,7 @@ vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 	unsigned int worker_ids[RTE_MAX_LCORE];
 	unsigned int nworkers = 0, lcore;
 	char name[RTE_RING_NAMESIZE];
-	uint16_t i;
+	unsigned int i;
 
 	fwd_mac = mac;
 	single_copy = cfg->single_copy;
@@ -418,12 +481,6 @@ vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 	if (nworkers == 0) {
 		VHD_LOG(ERR, "no worker lcore: give EAL at least two lcores (e.g. -- -l 0,1)");
 		return -EINVAL;
-	}
-	for (i = 0; i < vhd_nports; i++) {
-		struct worker *w = &workers[worker_ids[i % nworkers]];
-
-		vhd_ports[i].lcore_id = worker_ids[i % nworkers];
-		w->port_ids[w->nports++] = i;
 	}
 	for (i = 0; i < nworkers; i++) {
 		struct worker *w = &workers[worker_ids[i]];
@@ -437,7 +494,7 @@ vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 		snprintf(name, sizeof(name), "vhd_in_%u", w->lcore_id);
 		w->inbound = rte_ring_create_elem(name, sizeof(struct inbound_item),
 						  INBOUND_RING_SIZE, socket, RING_F_SC_DEQ);
-		w->out = rte_zmalloc_socket("vhd_out", sizeof(*w->out) * vhd_nports,
+		w->out = rte_zmalloc_socket("vhd_out", sizeof(*w->out) * VHD_MAX_PORTS,
 					    RTE_CACHE_LINE_SIZE, socket);
 		if (w->ctrl == NULL || w->inbound == NULL || w->out == NULL) {
 			VHD_LOG(ERR, "lcore %u: cannot allocate rings: %s", w->lcore_id,
@@ -445,8 +502,7 @@ vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 			return -ENOMEM;
 		}
 	}
-	VHD_LOG(INFO, "%u ports over %u forwarding lcores, fwd=%s", vhd_nports, nworkers,
-		vhd_fwd_mode_name(cfg->fwd_mode));
+	VHD_LOG(INFO, "%u forwarding lcores, fwd=%s", nworkers, vhd_fwd_mode_name(cfg->fwd_mode));
 	return 0;
 }
 
@@ -537,7 +593,7 @@ worker_drop_all(struct worker *w)
 	struct inbound_item item;
 	uint16_t i;
 
-	for (i = 0; i < vhd_nports; i++) {
+	for (i = 0; i < VHD_MAX_PORTS; i++) {
 		rte_pktmbuf_free_bulk(w->out[i].pkts, w->out[i].n);
 		w->out[i].n = 0;
 	}
@@ -651,6 +707,7 @@ vhd_lcores_load(struct vhd_lcore_load *out, unsigned int max)
 		out[n].idle_cycles = __atomic_load_n(&l->idle_cycles, __ATOMIC_RELAXED);
 		out[n].busy_loops = __atomic_load_n(&l->busy_loops, __ATOMIC_RELAXED);
 		out[n].packets = __atomic_load_n(&l->packets, __ATOMIC_RELAXED);
+		out[n].no_port_drops = __atomic_load_n(&l->no_port_drops, __ATOMIC_RELAXED);
 		n++;
 	}
 	return n;
@@ -672,4 +729,75 @@ vhd_lcore_detach(struct vhd_port *p)
 	/* the library unmaps the memory after we return: wait however long it takes */
 	handover(p, CTRL_DETACH, NULL, 0);
 	return snap;
+}
+
+/* Sends an ADD or REMOVE to the worker and waits until it applied it. */
+static void
+list_change(struct worker *w, enum ctrl_type type, uint16_t port_id)
+{
+	struct ctrl_msg msg = {.type = type, .port_id = port_id};
+
+	msg.request = w->list_seq + 1;
+	if (!__atomic_load_n(&workers_running, __ATOMIC_ACQUIRE)) {
+		if (type == CTRL_ADD)
+			list_add(w, port_id);
+		else
+			list_remove(w, port_id);
+		w->list_seq = msg.request;
+		return;
+	}
+	while (rte_ring_enqueue_elem(w->ctrl, &msg, sizeof(msg)) != 0)
+		usleep(100);
+	while (__atomic_load_n(&w->list_seq, __ATOMIC_ACQUIRE) != msg.request)
+		usleep(50);
+}
+
+int
+vhd_lcore_port_add(struct vhd_port *p)
+{
+	struct worker *least = NULL;
+	unsigned int lcore;
+
+	/* the worker with the fewest ports */
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct worker *w = &workers[lcore];
+
+		if (w->used && (least == NULL || w->nports < least->nports))
+			least = w;
+	}
+	if (least == NULL || least->nports == VHD_MAX_PORTS)
+		return -ENOSPC;
+	p->lcore_id = least->lcore_id;
+	list_change(least, CTRL_ADD, p->id);
+	return 0;
+}
+
+/* Waits until every running worker ended a loop that began after this call. */
+static void
+lcores_pass(void)
+{
+	uint32_t seen[RTE_MAX_LCORE];
+	unsigned int lcore;
+
+	if (!__atomic_load_n(&workers_running, __ATOMIC_ACQUIRE))
+		return;
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		seen[lcore] = __atomic_load_n(&workers[lcore].loops_done, __ATOMIC_ACQUIRE);
+	/* the loop under way may have begun before: wait for the one after it */
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		const struct worker *w = &workers[lcore];
+
+		while (w->used && __atomic_load_n(&w->loops_done, __ATOMIC_ACQUIRE) - seen[lcore] < 2)
+			usleep(20);
+	}
+}
+
+void
+vhd_lcore_port_remove(struct vhd_port *p)
+{
+	list_change(&workers[p->lcore_id], CTRL_REMOVE, p->id);
+	/* no worker still holds a packet or a decision for the port ... */
+	lcores_pass();
+	/* ... and what waits in an inbound ring is now stale */
+	__atomic_fetch_add(&p->gen, 1, __ATOMIC_RELEASE);
 }

@@ -180,3 +180,27 @@ vhd_mac_table_count(const struct vhd_mac_table *t)
 {
 	return rte_hash_count(t->hash);
 }
+
+unsigned int
+vhd_mac_table_forget_port(struct vhd_mac_table *t, uint16_t port)
+{
+	struct rte_ether_addr gone[AGE_BATCH];
+	unsigned int removed = 0;
+	uint32_t iter = 0;
+	unsigned int ngone, i;
+	const void *key;
+	void *data;
+
+	/* as in ageing: collect first, then delete */
+	do {
+		ngone = 0;
+		while (ngone < AGE_BATCH && rte_hash_iterate(t->hash, &key, &data, &iter) >= 0) {
+			if (entry_port(data) == port)
+				rte_ether_addr_copy(key, &gone[ngone++]);
+		}
+		for (i = 0; i < ngone; i++)
+			if (rte_hash_del_key(t->hash, &gone[i]) >= 0)
+				removed++;
+	} while (ngone == AGE_BATCH);
+	return removed;
+}

@@ -28,7 +28,7 @@
 #include "vhostd/mac_table.h"
 #include "vhostd/pool.h"
 #include "vhostd/port.h"
-#include "vhostd/port_ops.h"
+#include "vhostd/ports.h"
 #include "vhostd/registry.h"
 #include "vhostd/stats.h"
 
@@ -37,9 +37,6 @@ VHD_LOG_REGISTER(main);
 #define EXIT_USAGE 2
 #define MAC_TABLE_ENTRIES 4096
 #define DEFAULT_MEM_MB "256"
-
-struct vhd_port *vhd_ports;
-uint16_t vhd_nports;
 
 static volatile sig_atomic_t quit;
 
@@ -202,20 +199,16 @@ main(int argc, char **argv)
 		VHD_LOG(ERR, "cannot install the SIGBUS handler: %s", strerror(-rc));
 		goto out_eal;
 	}
-	rc = -ENOMEM;
-	vhd_nports = cfg.nports;
-	vhd_ports = rte_zmalloc("vhd_ports", sizeof(*vhd_ports) * cfg.nports, RTE_CACHE_LINE_SIZE);
-	if (vhd_ports == NULL)
+	rc = vhd_ports_init();
+	if (rc != 0)
 		goto out_eal;
-	for (i = 0; i < cfg.nports; i++) {
-		vhd_ports[i].id = i;
-		vhd_ports[i].cfg = &cfg.ports[i];
-		/* every --socket is a vhost-user port */
-		vhd_ports[i].ops = vhd_port_kind_find("vhost");
-	}
+	vhd_registry_init();
 
-	/* enough for every ring, buffer and cache that can hold mbufs at once */
-	nb_mbufs = 4096 + cfg.nports * 2 * VHD_BURST_MAX + rte_lcore_count() * (4096 + 512);
+	/*
+	 * Enough for every ring, buffer and cache that can hold mbufs at once,
+	 * with every port slot in use: ports come and go at runtime.
+	 */
+	nb_mbufs = 4096 + VHD_MAX_PORTS * 2 * VHD_BURST_MAX + rte_lcore_count() * (4096 + 512);
 	rc = vhd_pools_create(nb_mbufs);
 	if (rc != 0)
 		goto out_ports;
@@ -228,7 +221,7 @@ main(int argc, char **argv)
 			goto out_pools;
 		}
 	}
-	rc = vhd_fwd_init(cfg.fwd_mode, cfg.nports, mac);
+	rc = vhd_fwd_init(cfg.fwd_mode, mac);
 	if (rc != 0)
 		goto out_mac;
 	rc = vhd_lcores_init(&cfg, mac);
@@ -237,9 +230,14 @@ main(int argc, char **argv)
 	rc = vhd_lcores_launch();
 	if (rc != 0)
 		goto out_lcores;
-	rc = vhd_registry_start();
-	if (rc != 0)
-		goto out_stop;
+	for (i = 0; i < cfg.nports; i++) {
+		rc = vhd_port_add(&cfg.ports[i], stderr);
+		if (rc < 0) {
+			rc = -EINVAL;
+			goto out_ports_del;
+		}
+	}
+	rc = 0;
 
 	printf("vhostd: ready: %u ports, fwd=%s, %u lcores\n", cfg.nports,
 	       vhd_fwd_mode_name(cfg.fwd_mode), rte_lcore_count());
@@ -247,8 +245,8 @@ main(int argc, char **argv)
 	control_loop(&cfg, mac);
 	VHD_LOG(INFO, "stopping");
 
-	vhd_registry_stop();
-out_stop:
+out_ports_del:
+	vhd_ports_close_all();
 	vhd_lcores_stop();
 	if (rc == 0) {
 		vhd_stats_print(stdout);
@@ -265,7 +263,7 @@ out_mac:
 out_pools:
 	vhd_pools_free();
 out_ports:
-	rte_free(vhd_ports);
+	vhd_ports_free();
 out_eal:
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();

@@ -9,6 +9,7 @@
 
 #include "vhostd/port.h"
 #include "vhostd/port_ops.h"
+#include "vhostd/registry.h"
 #include "vhostd/stats.h"
 
 /* The polling lcore writes these; a relaxed load reads a whole value. */
@@ -35,6 +36,8 @@ vhost_tx_burst(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n)
 		vhd_virtq_tx_burst(&p->vq[snap->tx_vring], pkts, n);
 	else
 		p->tx_down_drops += n;
+	/* copied into the guest, or dropped: either way ours to free */
+	rte_pktmbuf_free_bulk(pkts, n);
 }
 
 static void
@@ -140,6 +143,8 @@ vhost_errors(const struct vhd_port *p, uint16_t i, uint64_t *by_kind)
 
 const struct vhd_port_ops vhd_port_vhost_ops = {
 	.kind = "vhost",
+	.open = vhd_registry_port_open,
+	.close = vhd_registry_port_close,
 	.rx_burst = vhost_rx_burst,
 	.tx_burst = vhost_tx_burst,
 	.attach = vhost_attach,

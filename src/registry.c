@@ -56,6 +56,18 @@ struct port_ctl {
 
 static struct port_ctl ctls[VHD_MAX_PORTS];
 
+/* A slot's state before its port's first connection. */
+static void
+ctl_reset(struct port_ctl *ctl)
+{
+	ctl->conn_vid = -1;
+	ctl->running = false;
+	ctl->paused = false;
+	ctl->attached = false;
+	ctl->mem_ok = false;
+	memset(ctl->ready, 0, sizeof(ctl->ready));
+}
+
 static struct vhd_port *
 port_by_vid(int vid)
 {
@@ -64,8 +76,14 @@ port_by_vid(int vid)
 
 	if (rte_vhost_get_ifname(vid, path, sizeof(path)) != 0)
 		return NULL;
-	for (i = 0; i < vhd_nports; i++)
-		if (strcmp(vhd_ports[i].cfg->path, path) == 0)
+	/*
+	 * Lock-free: a port's cfg stays while it is present, and it is not
+	 * removed before its socket is unregistered, after the last callback.
+	 */
+	for (i = 0; i < __atomic_load_n(&vhd_nports, __ATOMIC_ACQUIRE); i++)
+		if (vhd_port_is_present(&vhd_ports[i]) &&
+		    strcmp(vhd_ports[i].cfg->kind, "vhost") == 0 &&
+		    strcmp(vhd_ports[i].cfg->path, path) == 0)
 			return &vhd_ports[i];
 	return NULL;
 }
@@ -569,7 +587,8 @@ static const struct rte_vhost_device_ops device_ops = {
  * with its final mode (from the umask) and group (from this thread's
  * filesystem gid), so it never exists with looser permissions, and nothing
  * is changed by path afterwards where a link swapped in could redirect it.
- * umask is process-wide: this runs before any other thread creates files.
+ * umask is process-wide: no other thread of vhostd creates files while a
+ * port opens (the control socket exists before the first port is added).
  */
 static int
 start_socket(const struct vhd_port_config *cfg)
@@ -608,71 +627,69 @@ start_socket(const struct vhd_port_config *cfg)
 	return 0;
 }
 
-static int
-register_port(struct vhd_port *p)
+/* Unregisters the port's socket; a connected device is stopped first. */
+void
+vhd_registry_port_close(struct vhd_port *p)
 {
 	const struct vhd_port_config *cfg = p->cfg;
+	struct port_ctl *ctl = &ctls[p->id];
+	struct stat st;
+
+	if (!ctl->registered)
+		return;
+	/* runs destroy_device for a connected device, which detaches it */
+	rte_vhost_driver_unregister(cfg->path);
+	ctl->registered = false;
+	vhd_guest_fault_untrack(p->id);
+	/* the library unlinks a server socket; make sure nothing stays */
+	if (!cfg->client && lstat(cfg->path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(cfg->path);
+}
+
+int
+vhd_registry_port_open(struct vhd_port *p, FILE *err)
+{
+	const struct vhd_port_config *cfg = p->cfg;
+	struct port_ctl *ctl = &ctls[p->id];
 	uint64_t features = VHD_VIRTIO_FEATURES;
 	uint64_t flags = cfg->client ? RTE_VHOST_USER_CLIENT : 0;
 
+	/* nothing of the slot's previous port carries over */
+	pthread_mutex_lock(&ctl->lock);
+	ctl_reset(ctl);
+	ctl->registered = false;
+	pthread_mutex_unlock(&ctl->lock);
 	if (cfg->queues > 1)
 		features |= 1ULL << VIRTIO_NET_F_MQ;
 	if (cfg->mtu != 0)
 		features |= 1ULL << VIRTIO_NET_F_MTU;
 	if (rte_vhost_driver_register(cfg->path, flags) != 0) {
-		VHD_LOG(ERR, "--socket %s: cannot register", cfg->path);
+		fprintf(err, "%s: cannot register the socket (see the log)\n", cfg->path);
 		return -EINVAL;
 	}
-	ctls[p->id].registered = true;
+	ctl->registered = true;
 	if (rte_vhost_driver_set_features(cfg->path, features) != 0 ||
 	    rte_vhost_driver_callback_register(cfg->path, &device_ops) != 0) {
-		VHD_LOG(ERR, "--socket %s: cannot configure", cfg->path);
+		fprintf(err, "%s: cannot configure the socket\n", cfg->path);
+		vhd_registry_port_close(p);
 		return -EINVAL;
 	}
 	if (start_socket(cfg) != 0) {
-		VHD_LOG(ERR, "--socket %s: cannot %s", cfg->path,
+		fprintf(err, "%s: cannot %s (see the log)\n", cfg->path,
 			cfg->client ? "start connecting" : "listen");
+		vhd_registry_port_close(p);
 		return -EINVAL;
-	}
-	return 0;
-}
-
-int
-vhd_registry_start(void)
-{
-	uint16_t i;
-	int rc;
-
-	for (i = 0; i < vhd_nports; i++) {
-		pthread_mutex_init(&ctls[i].lock, NULL);
-		ctls[i].conn_vid = -1;
-	}
-	for (i = 0; i < vhd_nports; i++) {
-		rc = register_port(&vhd_ports[i]);
-		if (rc != 0) {
-			vhd_registry_stop();
-			return rc;
-		}
 	}
 	return 0;
 }
 
 void
-vhd_registry_stop(void)
+vhd_registry_init(void)
 {
 	uint16_t i;
 
-	for (i = 0; i < vhd_nports; i++) {
-		const struct vhd_port_config *cfg = vhd_ports[i].cfg;
-		struct stat st;
-
-		if (!ctls[i].registered)
-			continue;
-		/* runs destroy_device for a connected device, which detaches it */
-		rte_vhost_driver_unregister(cfg->path);
-		ctls[i].registered = false;
-		/* the library unlinks a server socket; make sure nothing stays */
-		if (!cfg->client && lstat(cfg->path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(cfg->path);
+	for (i = 0; i < VHD_MAX_PORTS; i++) {
+		pthread_mutex_init(&ctls[i].lock, NULL);
+		ctls[i].conn_vid = -1;
 	}
 }

@@ -11,6 +11,7 @@
 #include "vhostd/lcore.h"
 #include "vhostd/log.h"
 #include "vhostd/pool.h"
+#include "vhostd/ports.h"
 #include "vhostd/stats.h"
 
 VHD_LOG_REGISTER(stats);
@@ -84,16 +85,35 @@ print_lcore_load(FILE *out)
 	}
 }
 
+/* Packets dropped because their port was gone (lcore.c), over all lcores. */
+static uint64_t
+no_port_drops(void)
+{
+	struct vhd_lcore_load load[RTE_MAX_LCORE];
+	unsigned int n, i;
+	uint64_t sum = 0;
+
+	n = vhd_lcores_load(load, RTE_DIM(load));
+	for (i = 0; i < n; i++)
+		sum += load[i].no_port_drops;
+	return sum;
+}
+
 void
 vhd_stats_print(FILE *out)
 {
 	struct vhd_port_totals t;
 	uint16_t i;
 
-	fprintf(out, "stats: daemon mbufs_in_use=%u rss_kib=%lu\n", vhd_pools_in_use(), rss_kib());
+	fprintf(out, "stats: daemon mbufs_in_use=%u rss_kib=%lu ports=%u no_port_drops=%" PRIu64 "\n",
+		vhd_pools_in_use(), rss_kib(), vhd_ports_count(), no_port_drops());
 	print_lcore_load(out);
+	vhd_ports_lock();
 	for (i = 0; i < vhd_nports; i++) {
 		const struct vhd_port *p = &vhd_ports[i];
+
+		if (!p->present)
+			continue;
 
 		vhd_port_totals(p, &t);
 		fprintf(out,
@@ -105,6 +125,7 @@ vhd_stats_print(FILE *out)
 			t.tx_bytes, t.drops, t.errors, t.no_mbuf, t.msg_refused, t.mem_faults,
 			t.interrupt_stalls, t.too_big);
 	}
+	vhd_ports_unlock();
 	fflush(out);
 }
 
@@ -112,12 +133,21 @@ void
 vhd_stats_report_errors(void)
 {
 	static uint64_t reported[VHD_MAX_PORTS][VHD_MAX_VRINGS][VHD_ERR_KINDS];
+	static uint32_t reported_gen[VHD_MAX_PORTS]; /* whose counts reported[i] holds */
 	uint64_t counts[VHD_ERR_KINDS];
 	uint16_t i, r, k;
 
+	vhd_ports_lock();
 	for (i = 0; i < vhd_nports; i++) {
 		const struct vhd_port *p = &vhd_ports[i];
 
+		if (!p->present)
+			continue;
+		/* another port in the slot: its counters started at zero */
+		if (reported_gen[i] != p->gen) {
+			reported_gen[i] = p->gen;
+			memset(reported[i], 0, sizeof(reported[i]));
+		}
 		/* a counter set per queue (vring for vhost); no kind has more than vrings */
 		for (r = 0; r < VHD_MAX_VRINGS && p->ops->errors(p, r, counts); r++) {
 			char detail[512] = "";
@@ -143,6 +173,7 @@ vhd_stats_report_errors(void)
 					p->id, p->cfg->path, r, total, detail);
 		}
 	}
+	vhd_ports_unlock();
 }
 
 /* One port's counters as a telemetry dict. */
@@ -190,10 +221,14 @@ telemetry_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 	RTE_SET_USED(params);
 	RTE_BUILD_BUG_ON(VHD_MAX_PORTS > RTE_TEL_MAX_DICT_ENTRIES);
 	rte_tel_data_start_dict(d);
+	vhd_ports_lock();
 	for (i = 0; i < vhd_nports; i++) {
+		if (!vhd_ports[i].present)
+			continue;
 		snprintf(name, sizeof(name), "port%u", i);
 		rte_tel_data_add_dict_string(d, name, vhd_port_state(&vhd_ports[i]));
 	}
+	vhd_ports_unlock();
 	return 0;
 }
 
@@ -203,15 +238,20 @@ telemetry_port(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	char *end;
 	unsigned long id;
+	int rc = -EINVAL;
 
 	RTE_SET_USED(cmd);
 	if (params == NULL || *params == '\0')
 		return -EINVAL;
 	errno = 0;
 	id = strtoul(params, &end, 10);
-	if (errno != 0 || *end != '\0' || id >= vhd_nports)
+	if (errno != 0 || *end != '\0' || id >= VHD_MAX_PORTS)
 		return -EINVAL;
-	return telemetry_port_dict(&vhd_ports[id], d);
+	vhd_ports_lock();
+	if (id < vhd_nports && vhd_ports[id].present)
+		rc = telemetry_port_dict(&vhd_ports[id], d);
+	vhd_ports_unlock();
+	return rc;
 }
 
 /* Telemetry "/vhostd/daemon": what is not per port. */
@@ -222,7 +262,8 @@ telemetry_daemon(const char *cmd, const char *params, struct rte_tel_data *d)
 	RTE_SET_USED(params);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "mbufs_in_use", vhd_pools_in_use());
-	rte_tel_data_add_dict_u64(d, "ports", vhd_nports);
+	rte_tel_data_add_dict_u64(d, "ports", vhd_ports_count());
+	rte_tel_data_add_dict_u64(d, "no_port_drops", no_port_drops());
 	rte_tel_data_add_dict_u64(d, "rss_kib", rss_kib());
 	return 0;
 }

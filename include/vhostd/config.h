@@ -21,12 +21,14 @@ enum vhd_fwd_mode {
 };
 
 struct vhd_port_config {
-	char path[PATH_MAX];
+	char kind[8];        /* "vhost" (--socket) or "ethdev" (--uplink) */
+	char path[PATH_MAX]; /* the port's name: its socket path, or an uplink's devargs */
 	bool client;     /* connect to the frontend's socket instead of listening */
 	uint16_t queues; /* queue pairs offered */
 	int mode;        /* socket file permissions, -1 = leave as created */
 	long gid;        /* socket file group, -1 = leave as created */
 	uint16_t mtu;    /* offered with VIRTIO_NET_F_MTU; 0 = none (frames up to 64 KiB) */
+	uint16_t vlan;   /* access VLAN 1-4094 of a vhost port; 0 = default VLAN (untagged) */
 };
 
 struct vhd_config {
@@ -52,6 +54,19 @@ enum vhd_cli_result {
  * Does not touch the filesystem; see vhd_cli_check_paths().
  */
 enum vhd_cli_result vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err);
+
+/*
+ * Parses one port, PATH[,client][,queues=N][,mode=OCTAL][,group=NAME][,mtu=N],
+ * into out (a vhost port). flag names the option or request in the one
+ * line on err (--socket, add-port). Returns 0 or -1.
+ */
+int vhd_cli_parse_port(const char *flag, const char *arg, struct vhd_port_config *out, FILE *err);
+
+/*
+ * Checks a server socket's path as vhd_cli_check_paths() does, for one
+ * port; errors name flag. Returns 0 or -1 after one line on err.
+ */
+int vhd_cli_check_port_path(const char *flag, const struct vhd_port_config *p, FILE *err);
 
 /*
  * Checks every socket path against the filesystem: a server path that exists

@@ -17,8 +17,14 @@
 
 struct vhd_mac_table;
 
-/* mac may be NULL in pair mode. */
-int vhd_fwd_init(enum vhd_fwd_mode mode, uint16_t nports, struct vhd_mac_table *mac);
+/*
+ * mac may be NULL in pair mode. Pairs are port slots 2k and 2k+1; a packet
+ * for a slot with no port now is dropped and counted by the transmit.
+ */
+int vhd_fwd_init(enum vhd_fwd_mode mode, struct vhd_mac_table *mac);
+
+/* A port was removed: nothing is forwarded to it by what was learned before. */
+void vhd_fwd_port_removed(uint16_t port);
 
 /* The port every packet from port goes to (pair mode), or -1 (l2 mode). */
 int vhd_fwd_fixed_peer(uint16_t port);

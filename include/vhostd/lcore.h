@@ -22,6 +22,7 @@ struct vhd_lcore_load {
 	uint64_t idle_cycles; /* loops that found nothing */
 	uint64_t busy_loops;
 	uint64_t packets;     /* received from guests or other lcores */
+	uint64_t no_port_drops; /* sent to a slot with no port, or to a port removed on the way */
 };
 
 /*
@@ -36,6 +37,19 @@ void vhd_lcores_free(void);
 
 /* Fills out with up to max workers' load counters; returns how many. */
 unsigned int vhd_lcores_load(struct vhd_lcore_load *out, unsigned int max);
+
+/*
+ * Puts a new port on the list of the worker with the fewest ports (and sets
+ * port->lcore_id). It is polled once attached. 0 or -ENOSPC.
+ */
+int vhd_lcore_port_add(struct vhd_port *port);
+
+/*
+ * Takes a detached port off its worker's list, then waits until no worker
+ * holds a packet for it; packets still in flight to it are dropped as
+ * stale, even if another port takes its slot.
+ */
+void vhd_lcore_port_remove(struct vhd_port *port);
 
 /*
  * Hands snap to the port's lcore and waits until the lcore polls it.

@@ -37,6 +37,9 @@ void vhd_mac_table_lookup(struct vhd_mac_table *t, const struct rte_ether_addr *
 /* Forgets MACs not seen for more than max_age seconds; returns how many. */
 unsigned int vhd_mac_table_age(struct vhd_mac_table *t, uint32_t now, uint32_t max_age);
 
+/* Forgets every MAC learned on port (it was removed); returns how many. */
+unsigned int vhd_mac_table_forget_port(struct vhd_mac_table *t, uint16_t port);
+
 /* Number of learned MACs (deleted ones may count until RCU reclaims their slots). */
 int32_t vhd_mac_table_count(const struct vhd_mac_table *t);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * A port: one vhost-user socket and the device behind it. What its kind
- * does is behind its ops (port_ops.h); the lcores and stats use only those,
- * except the vhost-to-vhost single-copy path.
+ * A port: one vhost-user socket and the device behind it, or an uplink
+ * ethdev. What its kind does is behind its ops (port_ops.h); the lcores and
+ * stats use only those, except the vhost-to-vhost single-copy path.
  *
  * Ownership: the control plane (registry.c) builds a device snapshot and hands
  * it to the port's polling lcore; from then on only that lcore touches the
@@ -52,6 +52,13 @@ struct vhd_dev_snapshot {
 
 struct vhd_port {
 	uint16_t id;
+	/*
+	 * In the table (ports.h). cfg and ops are set before present turns
+	 * true and stay until the port is removed and present turns false.
+	 */
+	bool present;
+	/* counts removals of this slot's ports: stale packets are told apart (lcore.c) */
+	uint32_t gen;
 	const struct vhd_port_config *cfg;
 	unsigned int lcore_id; /* the lcore that polls this port */
 	const struct vhd_port_ops *ops; /* its kind's, set once at creation */
@@ -86,9 +93,18 @@ struct vhd_port {
 	uint32_t handover_done;    /* the last request the lcore applied */
 };
 
-/* All ports, indexed by id; set up once in main() before any lcore runs. */
+/*
+ * Every port slot, indexed by id (VHD_MAX_PORTS of them, ports.c). Slots
+ * below vhd_nports have been used; only those with present set are ports now.
+ */
 extern struct vhd_port *vhd_ports;
 extern uint16_t vhd_nports;
+
+static inline bool
+vhd_port_is_present(const struct vhd_port *p)
+{
+	return __atomic_load_n(&p->present, __ATOMIC_ACQUIRE);
+}
 
 static inline bool
 vhd_port_is_faulted(const struct vhd_port *p)

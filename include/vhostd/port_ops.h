@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_mbuf.h>
 
@@ -19,7 +20,21 @@ struct vhd_dev_snapshot;
 struct vhd_port_totals;
 
 struct vhd_port_ops {
-	const char *kind; /* "vhost" */
+	const char *kind; /* "vhost", "ethdev" */
+
+	/*
+	 * Control thread, port in the table and on its lcore's list but not
+	 * polled: starts the port. vhost registers its socket (a device then
+	 * attaches when a frontend is ready); ethdev probes, configures and
+	 * starts the device and attaches it. 0, or a negative errno after one
+	 * line on err naming the port.
+	 */
+	int (*open)(struct vhd_port *p, FILE *err);
+	/*
+	 * Control thread: undoes open. When it returns, no lcore polls the
+	 * port and its device is released.
+	 */
+	void (*close)(struct vhd_port *p);
 
 	/*
 	 * Polling lcore only, port attached and not faulted. Receives up to n
@@ -28,7 +43,8 @@ struct vhd_port_ops {
 	uint16_t (*rx_burst)(struct vhd_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
 	/*
 	 * Polling lcore only, in any state: sends pkts, or counts them as
-	 * dropped if the port cannot take them. The caller frees all n.
+	 * dropped if the port cannot take them. Takes all n: what it does not
+	 * pass on, it frees.
 	 */
 	void (*tx_burst)(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n);
 	/*

@@ -20,7 +20,6 @@ expect_usage_error() {
 }
 
 expect_usage_error "--bogus" --bogus
-expect_usage_error "no --socket" --fwd pair
 expect_usage_error "--socket" --socket
 expect_usage_error "duplicate socket path" --socket "$D/a.sock" --socket "$D/a.sock"
 expect_usage_error "bad queue count" --socket "$D/a.sock,queues=0"
@@ -30,7 +29,6 @@ expect_usage_error "bad mtu" --socket "$D/a.sock,mtu=67"
 expect_usage_error "bad mtu" --socket "$D/a.sock,mtu=65536"
 expect_usage_error "bad mtu" --socket "$D/a.sock,mtu=9k"
 expect_usage_error "unknown option 'srv'" --socket "$D/a.sock,srv"
-expect_usage_error "--fwd pair" --fwd pair --socket "$D/a.sock" --socket "$D/b.sock" --socket "$D/c.sock"
 expect_usage_error "--fwd 'hub'" --fwd hub --socket "$D/a.sock"
 expect_usage_error "--stats 'x'" --stats x --socket "$D/a.sock"
 expect_usage_error "unexpected argument" --socket "$D/a.sock" stray

@@ -52,8 +52,7 @@ test_pair(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(vhd_fwd_init(VHD_FWD_PAIR, 3, NULL), -EINVAL); /* odd */
-	assert_int_equal(vhd_fwd_init(VHD_FWD_PAIR, 4, NULL), 0);
+	assert_int_equal(vhd_fwd_init(VHD_FWD_PAIR, NULL), 0);
 	for (i = 0; i < 4; i++)
 		m[i] = frame(&mac_b, &mac_a);
 	vhd_fwd_decide(2, m, 4, dst, 0);
@@ -74,8 +73,8 @@ test_l2_learn_and_forward(void **state)
 
 	(void)state;
 	assert_non_null(t);
-	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, 3, NULL), -EINVAL);
-	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, 3, t), 0);
+	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, NULL), -EINVAL);
+	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, t), 0);
 
 	/* unknown destination floods, and the source is learned */
 	assert_int_equal(decide(0, &mac_b, &mac_a, 10), VHD_FWD_FLOOD);
@@ -103,12 +102,32 @@ test_l2_station_moves(void **state)
 	struct vhd_mac_table *t = vhd_mac_table_create("t_move", 64, 8, SOCKET_ID_ANY);
 
 	(void)state;
-	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, 4, t), 0);
+	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, t), 0);
 	decide(0, &bcast, &mac_a, 100);
 	assert_int_equal(decide(1, &mac_a, &mac_b, 100), 0);
 	/* a moves to port 2 (a migrated guest): learned again at once */
 	decide(2, &bcast, &mac_a, 100);
 	assert_int_equal(decide(1, &mac_a, &mac_b, 100), 2);
+	vhd_mac_table_free(t);
+}
+
+/* A removed port's stations are forgotten: their packets flood until learned again. */
+static void
+test_l2_port_removed(void **state)
+{
+	struct vhd_mac_table *t = vhd_mac_table_create("t_removed", 64, 8, SOCKET_ID_ANY);
+
+	(void)state;
+	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, t), 0);
+	decide(0, &bcast, &mac_a, 100);
+	decide(1, &bcast, &mac_b, 100);
+	decide(1, &bcast, &mac_c, 100);
+	assert_int_equal(decide(0, &mac_b, &mac_a, 100), 1);
+	vhd_fwd_port_removed(1);
+	assert_int_equal(decide(0, &mac_b, &mac_a, 100), VHD_FWD_FLOOD);
+	assert_int_equal(decide(0, &mac_c, &mac_a, 100), VHD_FWD_FLOOD);
+	/* the other port's station stays */
+	assert_int_equal(decide(2, &mac_a, &mac_c, 100), 0);
 	vhd_mac_table_free(t);
 }
 
@@ -118,7 +137,7 @@ test_l2_ageing(void **state)
 	struct vhd_mac_table *t = vhd_mac_table_create("t_age", 64, 8, SOCKET_ID_ANY);
 
 	(void)state;
-	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, 3, t), 0);
+	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, t), 0);
 	decide(0, &bcast, &mac_a, 1000);
 	decide(1, &bcast, &mac_b, 1200);
 	assert_int_equal(vhd_mac_table_count(t), 2);
@@ -149,7 +168,7 @@ test_l2_table_full(void **state)
 	int i, known = 0;
 
 	(void)state;
-	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, 2, t), 0);
+	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, t), 0);
 	for (i = 0; i < 200; i++) {
 		m.addr_bytes[5] = i;
 		m.addr_bytes[4] = 0x80;
@@ -176,6 +195,7 @@ main(void)
 		cmocka_unit_test(test_pair),
 		cmocka_unit_test(test_l2_learn_and_forward),
 		cmocka_unit_test(test_l2_station_moves),
+		cmocka_unit_test(test_l2_port_removed),
 		cmocka_unit_test(test_l2_ageing),
 		cmocka_unit_test(test_l2_table_full),
 	};
