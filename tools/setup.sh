@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
 	# build
 	build-essential meson ninja-build pkg-config
-	dpdk dpdk-dev libdpdk-dev libnuma-dev libcmocka-dev
+	dpdk dpdk-dev libdpdk-dev libnuma-dev libcmocka-dev libjansson-dev
 	# tests: a real frontend (dpdk-testpmd is in 'dpdk'), real guests
 	qemu-system-x86 linux-image-amd64 busybox-static cpio python3
 	# tests: socket permissions traced, another user played
