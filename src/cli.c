@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_ether.h>
 #include <rte_version.h>
 
 #include "vhostd/config.h"
@@ -24,7 +25,7 @@ static const char usage[] =
 	"DPDK virtio-user frontends, one vhost-user port per --socket.\n"
 	"\n"
 	"Options:\n"
-	"  --socket PATH[,client][,queues=N][,mode=OCTAL][,group=NAME][,mtu=N]\n"
+	"  --socket PATH[,client][,queues=N][,mode=OCTAL][,group=NAME][,mtu=N][,vlan=N]\n"
 	"                     add a port (repeatable, up to 256). By default vhostd\n"
 	"                     creates PATH and listens; with 'client' it connects to\n"
 	"                     a frontend serving PATH and reconnects when it returns.\n"
@@ -33,6 +34,9 @@ static const char usage[] =
 	"                     and group (server mode only).\n"
 	"                     mtu=N (68-65535) offers the guest that MTU and drops\n"
 	"                     frames to it above N + 18 (Ethernet header, VLAN tag).\n"
+	"                     vlan=N (1-4094, l2 mode) makes it an access port of\n"
+	"                     VLAN N: untagged to the guest, tagged N on uplinks;\n"
+	"                     without it the port is in the default VLAN.\n"
 	"  --fwd l2|pair      l2 (default): MAC-learning switch across all ports.\n"
 	"                     pair: patch ports two by two in command-line order\n"
 	"                     (0<->1, 2<->3), like testpmd io forwarding.\n"
@@ -135,6 +139,13 @@ vhd_cli_parse_port(const char *flag, const char *arg, struct vhd_port_config *p,
 					return -1;
 				}
 				p->mode = n;
+			} else if (strncmp(opt, "vlan=", 5) == 0) {
+				if (parse_uint(opt + 5, 1, RTE_VLAN_ID_MASK - 1, &n) < 0) {
+					PORT_ERR("%s: bad vlan '%s' (expected 1-%u)\n", p->path,
+						 opt + 5, RTE_VLAN_ID_MASK - 1);
+					return -1;
+				}
+				p->vlan = n;
 			} else if (strncmp(opt, "mtu=", 4) == 0) {
 				if (parse_uint(opt + 4, VHD_MTU_MIN, VHD_MTU_MAX, &n) < 0) {
 					PORT_ERR(
@@ -157,7 +168,7 @@ vhd_cli_parse_port(const char *flag, const char *arg, struct vhd_port_config *p,
 				PORT_ERR(
 					"%s: unknown option '%s' "
 					"(expected client, server, queues=N, mode=OCTAL, "
-					"group=NAME or mtu=N)\n",
+					"group=NAME, mtu=N or vlan=N)\n",
 					p->path, opt);
 				return -1;
 			}
@@ -283,6 +294,12 @@ vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 			argv[optind]);
 		return VHD_CLI_ERROR;
 	}
+	for (n = 0; n < cfg->nports; n++)
+		if (cfg->fwd_mode != VHD_FWD_L2 && cfg->ports[n].vlan != 0) {
+			fprintf(err, "vhostd: --socket %s: vlan= needs --fwd l2\n",
+				cfg->ports[n].path);
+			return VHD_CLI_ERROR;
+		}
 	cfg->eal_argc = argc - optind;
 	cfg->eal_argv = &argv[optind];
 	if (cfg->eal_argc > VHD_MAX_EAL_ARGS) {

@@ -184,7 +184,7 @@ out_flush(struct worker *w)
 	w->ndirty = 0;
 }
 
-/* Sends m to every port that is up except the one it came from. */
+/* Sends m to every port of its VLAN that is up, except the one it came from. */
 static void
 flood(struct worker *w, uint16_t src_port, struct rte_mbuf *m)
 {
@@ -192,7 +192,8 @@ flood(struct worker *w, uint16_t src_port, struct rte_mbuf *m)
 	uint16_t n = 0, i;
 
 	for (i = 0; i < vhd_nports; i++)
-		if (i != src_port && vhd_port_is_up(&vhd_ports[i]))
+		if (i != src_port && vhd_port_is_up(&vhd_ports[i]) &&
+		    vhd_fwd_port_in_vlan(i, m->vlan_tci))
 			targets[n++] = i;
 	if (n == 0) {
 		rte_pktmbuf_free(m);

@@ -45,7 +45,7 @@ vhd_mac_table_create(const char *name, uint32_t entries, uint32_t max_readers, i
 	struct rte_hash_parameters params = {
 		.name = name,
 		.entries = entries,
-		.key_len = RTE_ETHER_ADDR_LEN,
+		.key_len = sizeof(struct vhd_mac_key),
 		.hash_func = rte_jhash,
 		.socket_id = socket,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD |
@@ -111,7 +111,7 @@ vhd_mac_table_quiescent(struct vhd_mac_table *t, unsigned int reader)
 }
 
 void
-vhd_mac_table_learn(struct vhd_mac_table *t, const struct rte_ether_addr **src, uint16_t n,
+vhd_mac_table_learn(struct vhd_mac_table *t, const struct vhd_mac_key **src, uint16_t n,
 		    uint16_t port, uint32_t now)
 {
 	void *data[RTE_HASH_LOOKUP_BULK_MAX];
@@ -125,7 +125,7 @@ vhd_mac_table_learn(struct vhd_mac_table *t, const struct rte_ether_addr **src, 
 	rte_hash_lookup_bulk_data(t->hash, (const void **)src, n, &hits, data);
 	for (i = 0; i < n; i++) {
 		/* a group address is never a source we can send back to */
-		if (rte_is_multicast_ether_addr(src[i]) || rte_is_zero_ether_addr(src[i]))
+		if (rte_is_multicast_ether_addr(&src[i]->mac) || rte_is_zero_ether_addr(&src[i]->mac))
 			continue;
 		if ((hits & (1ULL << i)) && entry_port(data[i]) == port &&
 		    now - entry_seen(data[i]) < REFRESH_INTERVAL)
@@ -136,7 +136,7 @@ vhd_mac_table_learn(struct vhd_mac_table *t, const struct rte_ether_addr **src, 
 }
 
 void
-vhd_mac_table_lookup(struct vhd_mac_table *t, const struct rte_ether_addr **dst, uint16_t n,
+vhd_mac_table_lookup(struct vhd_mac_table *t, const struct vhd_mac_key **dst, uint16_t n,
 		     int32_t *ports)
 {
 	void *data[RTE_HASH_LOOKUP_BULK_MAX];
@@ -154,7 +154,7 @@ vhd_mac_table_lookup(struct vhd_mac_table *t, const struct rte_ether_addr **dst,
 unsigned int
 vhd_mac_table_age(struct vhd_mac_table *t, uint32_t now, uint32_t max_age)
 {
-	struct rte_ether_addr stale[AGE_BATCH];
+	struct vhd_mac_key stale[AGE_BATCH];
 	unsigned int removed = 0;
 	uint32_t iter = 0;
 	unsigned int nstale, i;
@@ -166,7 +166,7 @@ vhd_mac_table_age(struct vhd_mac_table *t, uint32_t now, uint32_t max_age)
 		nstale = 0;
 		while (nstale < AGE_BATCH && rte_hash_iterate(t->hash, &key, &data, &iter) >= 0) {
 			if (now - entry_seen(data) > max_age)
-				rte_ether_addr_copy(key, &stale[nstale++]);
+				stale[nstale++] = *(const struct vhd_mac_key *)key;
 		}
 		for (i = 0; i < nstale; i++)
 			if (rte_hash_del_key(t->hash, &stale[i]) >= 0)
@@ -184,7 +184,7 @@ vhd_mac_table_count(const struct vhd_mac_table *t)
 unsigned int
 vhd_mac_table_forget_port(struct vhd_mac_table *t, uint16_t port)
 {
-	struct rte_ether_addr gone[AGE_BATCH];
+	struct vhd_mac_key gone[AGE_BATCH];
 	unsigned int removed = 0;
 	uint32_t iter = 0;
 	unsigned int ngone, i;
@@ -196,11 +196,22 @@ vhd_mac_table_forget_port(struct vhd_mac_table *t, uint16_t port)
 		ngone = 0;
 		while (ngone < AGE_BATCH && rte_hash_iterate(t->hash, &key, &data, &iter) >= 0) {
 			if (entry_port(data) == port)
-				rte_ether_addr_copy(key, &gone[ngone++]);
+				gone[ngone++] = *(const struct vhd_mac_key *)key;
 		}
 		for (i = 0; i < ngone; i++)
 			if (rte_hash_del_key(t->hash, &gone[i]) >= 0)
 				removed++;
 	} while (ngone == AGE_BATCH);
 	return removed;
+}
+
+void
+vhd_mac_table_walk(struct vhd_mac_table *t, vhd_mac_table_walk_fn fn, void *arg)
+{
+	uint32_t iter = 0;
+	const void *key;
+	void *data;
+
+	while (rte_hash_iterate(t->hash, &key, &data, &iter) >= 0)
+		fn(key, entry_port(data), entry_seen(data), arg);
 }

@@ -131,6 +131,11 @@ vhd_port_add(const struct vhd_port_config *cfg, FILE *err)
 	p->id = slot;
 	p->cfg = &cfgs[slot];
 	p->ops = ops;
+	rc = vhd_fwd_port_added(slot, cfg->vlan, ops->vlan_trunk);
+	if (rc != 0) {
+		fprintf(err, "%s: vlan=%u needs --fwd l2\n", cfg->path, cfg->vlan);
+		goto out;
+	}
 	rc = vhd_lcore_port_add(p);
 	if (rc != 0) {
 		fprintf(err, "%s: no forwarding lcore can take it\n", cfg->path);

@@ -8,6 +8,7 @@
 #include <rte_common.h>
 #include <rte_telemetry.h>
 
+#include "vhostd/fwd.h"
 #include "vhostd/lcore.h"
 #include "vhostd/log.h"
 #include "vhostd/pool.h"
@@ -29,8 +30,10 @@ vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	p->ops->counters(p, t);
-	/* other lcores' rings into ours are not the port kind's business */
+	/* other lcores' rings into ours and VLANs are not the port kind's business */
 	t->drops += __atomic_load_n(&p->ring_full_drops, __ATOMIC_RELAXED);
+	t->vlan_drops = vhd_fwd_vlan_drops(p->id);
+	t->drops += t->vlan_drops;
 }
 
 const char *
@@ -120,10 +123,11 @@ vhd_stats_print(FILE *out)
 			"stats: port=%u path=%s state=%s rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64
 			" tx_pkts=%" PRIu64 " tx_bytes=%" PRIu64 " drops=%" PRIu64
 			" errors=%" PRIu64 " no_mbuf=%" PRIu64 " msg_refused=%" PRIu64
-			" mem_faults=%" PRIu64 " interrupt_stalls=%" PRIu64 " too_big=%" PRIu64 "\n",
+			" mem_faults=%" PRIu64 " interrupt_stalls=%" PRIu64 " too_big=%" PRIu64
+			" vlan_drops=%" PRIu64 "\n",
 			p->id, p->cfg->path, vhd_port_state(p), t.rx_pkts, t.rx_bytes, t.tx_pkts,
 			t.tx_bytes, t.drops, t.errors, t.no_mbuf, t.msg_refused, t.mem_faults,
-			t.interrupt_stalls, t.too_big);
+			t.interrupt_stalls, t.too_big, t.vlan_drops);
 	}
 	vhd_ports_unlock();
 	fflush(out);
@@ -193,6 +197,7 @@ telemetry_port_dict(const struct vhd_port *p, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "tx_bytes", t.tx_bytes);
 	rte_tel_data_add_dict_u64(d, "drops", t.drops);
 	rte_tel_data_add_dict_u64(d, "too_big", t.too_big);
+	rte_tel_data_add_dict_u64(d, "vlan_drops", t.vlan_drops);
 	rte_tel_data_add_dict_u64(d, "no_mbuf", t.no_mbuf);
 	rte_tel_data_add_dict_u64(d, "errors", t.errors);
 	for (k = 0; k < VHD_ERR_KINDS; k++)

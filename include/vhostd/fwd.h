@@ -6,6 +6,7 @@
 #ifndef VHOSTD_FWD_H
 #define VHOSTD_FWD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
@@ -23,8 +24,21 @@ struct vhd_mac_table;
  */
 int vhd_fwd_init(enum vhd_fwd_mode mode, struct vhd_mac_table *mac);
 
+/*
+ * A port was added: in l2 mode it carries one VLAN untagged (vlan, 0 for
+ * the default VLAN) or, as a trunk, every VLAN tagged. -ENOTSUP for a
+ * VLAN in pair mode.
+ */
+int vhd_fwd_port_added(uint16_t port, uint16_t vlan, bool trunk);
+
 /* A port was removed: nothing is forwarded to it by what was learned before. */
 void vhd_fwd_port_removed(uint16_t port);
+
+/* Whether a flood in vlan reaches port. */
+bool vhd_fwd_port_in_vlan(uint16_t port, uint16_t vlan);
+
+/* Tagged frames dropped from port: it is no trunk. Since the port's slot was first used. */
+uint64_t vhd_fwd_vlan_drops(uint16_t port);
 
 /* The port every packet from port goes to (pair mode), or -1 (l2 mode). */
 int vhd_fwd_fixed_peer(uint16_t port);

@@ -21,6 +21,12 @@ struct vhd_port_totals;
 
 struct vhd_port_ops {
 	const char *kind; /* "vhost", "ethdev" */
+	/*
+	 * Carries every VLAN, tagged (an uplink): receive strips the tag into
+	 * vlan_tci with RTE_MBUF_F_RX_VLAN_STRIPPED; transmit tags packets that
+	 * have RTE_MBUF_F_TX_VLAN. Otherwise the port is in one VLAN, untagged.
+	 */
+	bool vlan_trunk;
 
 	/*
 	 * Control thread, port in the table and on its lcore's list but not

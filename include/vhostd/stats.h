@@ -18,6 +18,7 @@ struct vhd_port_totals {
 	uint64_t tx_bytes;
 	uint64_t drops;    /* packets lost on the way to this port, too_big included */
 	uint64_t too_big;  /* frames too big for a side (MTU, buffers, 64 KiB), both ways */
+	uint64_t vlan_drops; /* tagged frames from a port that is no trunk */
 	uint64_t no_mbuf;  /* receive bursts deferred for lack of mbufs */
 	uint64_t errors;   /* malformed descriptor chains dropped */
 	uint64_t errors_by_kind[VHD_ERR_KINDS]; /* chains (vhd_desc_error), then headers */

@@ -131,6 +131,135 @@ test_l2_port_removed(void **state)
 	vhd_mac_table_free(t);
 }
 
+/*
+ * The decision for a frame from a trunk with VLAN tag vlan stripped on
+ * receive (vlan 0: untagged); *out gets the mbuf's VLAN flags afterwards.
+ */
+static uint16_t
+decide_from_trunk(uint16_t src_port, uint16_t vlan, const struct rte_ether_addr *dst,
+		  const struct rte_ether_addr *src, uint64_t *tx_vlan_flag, uint16_t *tci)
+{
+	struct rte_mbuf *m = frame(dst, src);
+	uint16_t d;
+
+	if (vlan != 0) {
+		m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+		m->vlan_tci = vlan | (5 << 13); /* a priority, which is not the VLAN */
+	}
+	vhd_fwd_decide(src_port, &m, 1, &d, 100);
+	*tx_vlan_flag = m->ol_flags & RTE_MBUF_F_TX_VLAN;
+	*tci = m->vlan_tci;
+	rte_pktmbuf_free(m);
+	return d;
+}
+
+/*
+ * VLANs: ports 0 and 1 are access ports of VLAN 10, port 2 of VLAN 20,
+ * port 3 is in the default VLAN, port 4 is a trunk (an uplink).
+ */
+static void
+test_l2_vlans(void **state)
+{
+	struct vhd_mac_table *t = vhd_mac_table_create("t_vlan", 64, 8, SOCKET_ID_ANY);
+	struct rte_mbuf *m;
+	uint64_t flag;
+	uint16_t tci, d;
+
+	(void)state;
+	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, t), 0);
+	assert_int_equal(vhd_fwd_port_added(0, 10, false), 0);
+	assert_int_equal(vhd_fwd_port_added(1, 10, false), 0);
+	assert_int_equal(vhd_fwd_port_added(2, 20, false), 0);
+	assert_int_equal(vhd_fwd_port_added(3, 0, false), 0);
+	assert_int_equal(vhd_fwd_port_added(4, 0, true), 0);
+
+	/* a floods reach only its own VLAN and the trunk */
+	assert_true(vhd_fwd_port_in_vlan(1, 10));
+	assert_false(vhd_fwd_port_in_vlan(2, 10));
+	assert_false(vhd_fwd_port_in_vlan(3, 10));
+	assert_true(vhd_fwd_port_in_vlan(4, 10));
+	assert_true(vhd_fwd_port_in_vlan(3, 0));
+	assert_false(vhd_fwd_port_in_vlan(0, 0));
+
+	/* a learned in VLAN 10 is known there ... */
+	assert_int_equal(decide(0, &bcast, &mac_a, 100), VHD_FWD_FLOOD);
+	assert_int_equal(decide(1, &mac_a, &mac_b, 100), 0);
+	/* ... and unknown in VLAN 20 and the default VLAN: flooded there, never sent to 0 */
+	assert_int_equal(decide(2, &mac_a, &mac_c, 100), VHD_FWD_FLOOD);
+	assert_int_equal(decide(3, &mac_a, &mac_c, 100), VHD_FWD_FLOOD);
+	/* the same MAC in VLAN 20 is another station: VLAN 10 still goes to port 0 */
+	assert_int_equal(decide(1, &mac_a, &mac_b, 100), 0);
+	assert_int_equal(decide(2, &mac_b, &mac_a, 100), VHD_FWD_FLOOD);
+	assert_int_equal(decide(1, &mac_a, &mac_b, 100), 0);
+
+	/* the mbuf carries its VLAN for trunks to tag */
+	m = frame(&mac_a, &mac_b);
+	vhd_fwd_decide(1, &m, 1, &d, 100);
+	assert_true(m->ol_flags & RTE_MBUF_F_TX_VLAN);
+	assert_int_equal(m->vlan_tci, 10);
+	rte_pktmbuf_free(m);
+	m = frame(&mac_c, &mac_b);
+	m->ol_flags |= RTE_MBUF_F_TX_VLAN; /* whatever was there before */
+	vhd_fwd_decide(3, &m, 1, &d, 100);
+	assert_false(m->ol_flags & RTE_MBUF_F_TX_VLAN);
+	assert_int_equal(m->vlan_tci, 0);
+	rte_pktmbuf_free(m);
+
+	/* from the trunk: the stripped tag is the VLAN, priority bits aside */
+	d = decide_from_trunk(4, 10, &mac_a, &mac_c, &flag, &tci);
+	assert_int_equal(d, 0);
+	assert_true(flag);
+	assert_int_equal(tci, 10);
+	d = decide_from_trunk(4, 20, &mac_a, &mac_b, &flag, &tci);
+	assert_int_equal(d, 2); /* a in VLAN 20 is the station on port 2 */
+	/* c was learned on the trunk in VLAN 10: replies in VLAN 10 go there */
+	assert_int_equal(decide(0, &mac_c, &mac_a, 100), 4);
+	/* untagged on the trunk is the default VLAN */
+	d = decide_from_trunk(4, 0, &mac_a, &mac_c, &flag, &tci);
+	assert_int_equal(d, VHD_FWD_FLOOD);
+	assert_false(flag);
+	vhd_mac_table_free(t);
+	fg_assert_no_leak();
+}
+
+/* A guest on an access port cannot pick its VLAN by tagging: dropped and counted. */
+static void
+test_l2_vlan_tagged_from_access(void **state)
+{
+	struct vhd_mac_table *t = vhd_mac_table_create("t_vtag", 64, 8, SOCKET_ID_ANY);
+	static const uint16_t types[] = {RTE_ETHER_TYPE_VLAN, RTE_ETHER_TYPE_QINQ};
+	uint64_t before;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(vhd_fwd_init(VHD_FWD_L2, t), 0);
+	assert_int_equal(vhd_fwd_port_added(0, 10, false), 0);
+	assert_int_equal(vhd_fwd_port_added(1, 20, false), 0);
+	assert_int_equal(vhd_fwd_port_added(2, 0, false), 0);
+	decide(1, &bcast, &mac_b, 100); /* b in VLAN 20 */
+	for (i = 0; i < 2; i++) {
+		uint16_t port = i == 0 ? 0 : 2;
+		struct rte_mbuf *m = frame(&mac_b, &mac_a);
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		uint16_t d;
+
+		eth->ether_type = rte_cpu_to_be_16(types[i]);
+		before = vhd_fwd_vlan_drops(port);
+		vhd_fwd_decide(port, &m, 1, &d, 100);
+		assert_int_equal(d, VHD_FWD_DROP);
+		assert_int_equal(vhd_fwd_vlan_drops(port), before + 1);
+		rte_pktmbuf_free(m);
+	}
+	/* nothing from them was learned */
+	assert_int_equal(decide(1, &mac_a, &mac_b, 100), VHD_FWD_FLOOD);
+	/* pair mode has no VLANs to give */
+	assert_int_equal(vhd_fwd_init(VHD_FWD_PAIR, NULL), 0);
+	assert_int_equal(vhd_fwd_port_added(0, 10, false), -ENOTSUP);
+	assert_int_equal(vhd_fwd_port_added(0, 0, false), 0);
+	vhd_mac_table_free(t);
+	fg_assert_no_leak();
+}
+
 static void
 test_l2_ageing(void **state)
 {
@@ -196,6 +325,8 @@ main(void)
 		cmocka_unit_test(test_l2_learn_and_forward),
 		cmocka_unit_test(test_l2_station_moves),
 		cmocka_unit_test(test_l2_port_removed),
+		cmocka_unit_test(test_l2_vlans),
+		cmocka_unit_test(test_l2_vlan_tagged_from_access),
 		cmocka_unit_test(test_l2_ageing),
 		cmocka_unit_test(test_l2_table_full),
 	};
