@@ -15,6 +15,7 @@
 #include <rte_version.h>
 
 #include "vhostd/config.h"
+#include "vhostd/control.h"
 
 #define DEFAULT_MAC_AGE 300
 
@@ -47,6 +48,11 @@ static const char usage[] =
 	"                     in pair mode, copy straight from one guest into the\n"
 	"                     other when one lcore polls both ports (default on);\n"
 	"                     off always copies through an mbuf.\n"
+	"  --control PATH|none\n"
+	"                     the control socket vhostctl talks to (docs/control.md).\n"
+	"                     Default: /run/vhostd/control.sock as root, else\n"
+	"                     $XDG_RUNTIME_DIR/vhostd/control.sock, else\n"
+	"                     /tmp/vhostd-UID/control.sock. none: no control socket.\n"
 	"  --help             show this help.\n"
 	"  --version          show the version.\n"
 	"\n"
@@ -209,17 +215,20 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 enum vhd_cli_result
 vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 {
-	enum { OPT_SOCKET = 256, OPT_FWD, OPT_STATS, OPT_MAC_AGE, OPT_SINGLE_COPY, OPT_HELP, OPT_VERSION };
+	enum { OPT_SOCKET = 256, OPT_FWD, OPT_STATS, OPT_MAC_AGE, OPT_SINGLE_COPY, OPT_CONTROL, OPT_HELP,
+	       OPT_VERSION };
 	static const struct option options[] = {
 		{"socket", required_argument, NULL, OPT_SOCKET},
 		{"fwd", required_argument, NULL, OPT_FWD},
 		{"stats", required_argument, NULL, OPT_STATS},
 		{"mac-age", required_argument, NULL, OPT_MAC_AGE},
 		{"single-copy", required_argument, NULL, OPT_SINGLE_COPY},
+		{"control", required_argument, NULL, OPT_CONTROL},
 		{"help", no_argument, NULL, OPT_HELP},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
+	bool control_given = false;
 	unsigned long n;
 	int opt;
 
@@ -274,6 +283,15 @@ vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 				return VHD_CLI_ERROR;
 			}
 			break;
+		case OPT_CONTROL:
+			if (strlen(optarg) >= sizeof(cfg->control)) {
+				fprintf(err, "vhostd: --control: path too long\n");
+				return VHD_CLI_ERROR;
+			}
+			/* none: empty */
+			strcpy(cfg->control, strcmp(optarg, VHD_CONTROL_NONE) == 0 ? "" : optarg);
+			control_given = true;
+			break;
 		case 'h':
 		case OPT_HELP:
 			fputs(usage, stdout);
@@ -300,6 +318,11 @@ vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 				cfg->ports[n].path);
 			return VHD_CLI_ERROR;
 		}
+	if (!control_given && vhd_control_default_path(cfg->control, sizeof(cfg->control)) != 0) {
+		fprintf(err, "vhostd: the default control socket path is too long: give --control "
+			"PATH or --control none\n");
+		return VHD_CLI_ERROR;
+	}
 	cfg->eal_argc = argc - optind;
 	cfg->eal_argv = &argv[optind];
 	if (cfg->eal_argc > VHD_MAX_EAL_ARGS) {
@@ -396,5 +419,7 @@ vhd_cli_check_paths(const struct vhd_config *cfg, FILE *err)
 	for (i = 0; i < cfg->nports; i++)
 		if (vhd_cli_check_port_path("--socket", &cfg->ports[i], err) != 0)
 			return -1;
+	if (cfg->control[0] != '\0' && vhd_control_check_path(cfg->control, err) != 0)
+		return -1;
 	return 0;
 }

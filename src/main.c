@@ -21,6 +21,7 @@
 #include <rte_malloc.h>
 
 #include "vhostd/config.h"
+#include "vhostd/control.h"
 #include "vhostd/fwd.h"
 #include "vhostd/guest_fault.h"
 #include "vhostd/lcore.h"
@@ -163,7 +164,7 @@ main(int argc, char **argv)
 	static struct vhd_config cfg;
 	char *eal_argv[VHD_MAX_EAL_ARGS + 16];
 	struct vhd_mac_table *mac = NULL;
-	unsigned int nb_mbufs, in_use;
+	unsigned int nb_mbufs, in_use, nlcores;
 	char eal_buf[128]; /* holds two generated arguments */
 	char runtime_dir[PATH_MAX];
 	struct sigaction sa;
@@ -237,15 +238,23 @@ main(int argc, char **argv)
 			goto out_ports_del;
 		}
 	}
+	nlcores = rte_lcore_count(); /* EAL's: the control thread registers one more */
+	if (cfg.control[0] != '\0') {
+		rc = vhd_control_start(cfg.control, mac, stderr);
+		if (rc != 0)
+			goto out_ports_del;
+	}
 	rc = 0;
 
 	printf("vhostd: ready: %u ports, fwd=%s, %u lcores\n", cfg.nports,
-	       vhd_fwd_mode_name(cfg.fwd_mode), rte_lcore_count());
+	       vhd_fwd_mode_name(cfg.fwd_mode), nlcores);
 	fflush(stdout);
 	control_loop(&cfg, mac);
 	VHD_LOG(INFO, "stopping");
 
 out_ports_del:
+	/* no request may add or remove a port from here on */
+	vhd_control_stop();
 	vhd_ports_close_all();
 	vhd_lcores_stop();
 	if (rc == 0) {

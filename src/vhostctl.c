@@ -194,9 +194,9 @@ print_stats(json_t *ans)
 static void
 print_mac_table(json_t *ans)
 {
-	/* entries per VLAN will add {"VLAN", "vlan", true} after MAC */
 	static const struct column cols[] = {
 		{"MAC", "mac", false},
+		{"VLAN", "vlan", true},
 		{"PORT", "port", true},
 		{"AGE_S", "age", true},
 		{"NAME", "name", false},

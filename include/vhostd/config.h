@@ -38,6 +38,7 @@ struct vhd_config {
 	unsigned int stats_interval; /* seconds; 0 = no periodic stats */
 	unsigned int mac_age;        /* seconds a learned MAC stays without traffic */
 	bool single_copy;            /* guest-to-guest copies without an mbuf where possible */
+	char control[PATH_MAX];      /* the control socket (control.h); "" = none */
 	int eal_argc;                /* arguments after "--", passed to EAL verbatim */
 	char **eal_argv;
 };
@@ -69,7 +70,8 @@ int vhd_cli_parse_port(const char *flag, const char *arg, struct vhd_port_config
 int vhd_cli_check_port_path(const char *flag, const struct vhd_port_config *p, FILE *err);
 
 /*
- * Checks every socket path against the filesystem: a server path that exists
+ * Checks every socket path against the filesystem, the control socket's
+ * last (vhd_control_check_path): a server path that exists
  * and is not a socket, or that another live process serves, is refused; a stale
  * socket left by a dead process is removed. Returns 0 or -1 after one line on err.
  */
