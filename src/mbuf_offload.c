@@ -185,8 +185,9 @@ seg_build(const struct rte_mbuf *m, const uint8_t *hdrs, uint32_t hdrs_len, uint
 	head->l2_len = m->l2_len;
 	head->l3_len = m->l3_len;
 	head->l4_len = m->l4_len;
-	/* complete as it is: nothing left for a NIC to do */
-	head->ol_flags = 0;
+	/* complete as it is: nothing left for a NIC to do but the frame's VLAN tag */
+	head->ol_flags = m->ol_flags & RTE_MBUF_F_TX_VLAN;
+	head->vlan_tci = m->vlan_tci;
 	return head;
 }
 

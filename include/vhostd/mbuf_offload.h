@@ -58,10 +58,11 @@ uint32_t vhd_mbuf_seg_count(const struct rte_mbuf *m, uint16_t seg_size);
  * Software TCP segmentation: segments first .. first + n - 1 of TSO frame
  * m (seg_size from vhd_mbuf_seg_size) as new mbufs from pool, each a whole
  * frame with its own headers (IP length and id, TCP sequence and flags,
- * every checksum complete) and no offload flag. m is only read. Returns how
- * many were made: fewer than n when pool ran dry or the frame's segments
- * ended, 0 when m's headers cannot be segmented (longer than
- * VHD_NET_SEG_HDR_MAX).
+ * every checksum complete) and no offload flag but m's VLAN tag request
+ * (RTE_MBUF_F_TX_VLAN and vlan_tci, for a trunk to tag). m is only read.
+ * Returns how many were made: fewer than n when pool ran dry or the
+ * frame's segments ended, 0 when m's headers cannot be segmented (longer
+ * than VHD_NET_SEG_HDR_MAX).
  */
 uint16_t vhd_mbuf_segment(const struct rte_mbuf *m, uint16_t seg_size, uint32_t first,
 			  struct rte_mbuf **out, uint16_t n, struct rte_mempool *pool);

@@ -394,6 +394,9 @@ test_private_pool_dry(void **state)
  * header checksum, TCP sequence, flags and checksum right; their payloads
  * put together are the frame's, byte for byte (all of it when n == total).
  */
+/* RTE_MBUF_F_TX_VLAN if the frame segmented asked for VLAN 100's tag */
+static uint64_t vlan_flag;
+
 static void
 check_segments(struct rte_mbuf **out, uint32_t n, uint32_t total, const uint8_t *frame,
 	       uint32_t len, enum kind k, uint32_t opt, uint32_t seg_size)
@@ -412,7 +415,10 @@ check_segments(struct rte_mbuf **out, uint32_t n, uint32_t total, const uint8_t 
 		assert_true(pay <= seg_size);
 		if (!last)
 			assert_int_equal(pay, seg_size);
-		assert_int_equal(out[i]->ol_flags, 0);
+		/* nothing left for a NIC but a VLAN tag a trunk is to add */
+		assert_int_equal(out[i]->ol_flags, vlan_flag);
+		if (vlan_flag != 0)
+			assert_int_equal(out[i]->vlan_tci, 100);
 		/* the Ethernet header and the TCP options as they were */
 		assert_memory_equal(s, frame, L2);
 		assert_memory_equal(s + hdrs - opt, frame + hdrs - opt, opt);
@@ -444,7 +450,8 @@ check_segments(struct rte_mbuf **out, uint32_t n, uint32_t total, const uint8_t 
 
 /*
  * A 60000-byte TSO frame (as 2 KiB mbufs), IPv4 and IPv6, with and without
- * TCP options, segmented in runs of up to 32 as the uplink sends them.
+ * TCP options, segmented in runs of up to 32 as the uplink sends them; the
+ * segments keep a VLAN tag request.
  */
 static void
 test_segment(void **state)
@@ -469,6 +476,10 @@ test_segment(void **state)
 
 			assert_true(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
 			assert_int_equal(seg, mss);
+			/* in VLAN 100 on the way to a trunk, for every other frame */
+			vlan_flag = (a + b) % 2 ? RTE_MBUF_F_TX_VLAN : 0;
+			m->ol_flags |= vlan_flag;
+			m->vlan_tci = vlan_flag ? 100 : 0;
 			n = vhd_mbuf_seg_count(m, seg);
 			assert_int_equal(n, (60000 + mss - 1) / mss);
 			while (made < n) {
@@ -486,6 +497,7 @@ test_segment(void **state)
 			/* the source frame was only read */
 			assert_memory_equal(flat(m), frame, len);
 			rte_pktmbuf_free(m);
+			vlan_flag = 0;
 		}
 	}
 	fg_assert_no_leak();
