@@ -29,6 +29,7 @@ void
 vhd_port_totals(const struct vhd_port *p, struct vhd_port_totals *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->link = -1; /* an uplink's kind says up or down */
 	p->ops->counters(p, t);
 	/* other lcores' rings into ours and VLANs are not the port kind's business */
 	t->drops += __atomic_load_n(&p->ring_full_drops, __ATOMIC_RELAXED);
@@ -102,6 +103,13 @@ no_port_drops(void)
 	return sum;
 }
 
+/* " link=up" or " link=down" for an uplink, nothing for other ports. */
+static const char *
+link_field(const struct vhd_port_totals *t)
+{
+	return t->link < 0 ? "" : t->link > 0 ? " link=up" : " link=down";
+}
+
 void
 vhd_stats_print(FILE *out)
 {
@@ -124,10 +132,11 @@ vhd_stats_print(FILE *out)
 			" tx_pkts=%" PRIu64 " tx_bytes=%" PRIu64 " drops=%" PRIu64
 			" errors=%" PRIu64 " no_mbuf=%" PRIu64 " msg_refused=%" PRIu64
 			" mem_faults=%" PRIu64 " interrupt_stalls=%" PRIu64 " too_big=%" PRIu64
-			" vlan_drops=%" PRIu64 "\n",
+			" vlan_drops=%" PRIu64 "%s\n",
 			p->id, p->cfg->path, vhd_port_state(p), t.rx_pkts, t.rx_bytes, t.tx_pkts,
 			t.tx_bytes, t.drops, t.errors, t.no_mbuf, t.msg_refused, t.mem_faults,
-			t.interrupt_stalls, t.too_big, t.vlan_drops);
+			t.interrupt_stalls, t.too_big, t.vlan_drops,
+			link_field(&t));
 	}
 	vhd_ports_unlock();
 	fflush(out);
@@ -191,6 +200,10 @@ telemetry_port_dict(const struct vhd_port *p, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "path", p->cfg->path);
 	rte_tel_data_add_dict_string(d, "state", vhd_port_state(p));
+	if (t.link >= 0) {
+		rte_tel_data_add_dict_string(d, "link", t.link > 0 ? "up" : "down");
+		rte_tel_data_add_dict_u64(d, "link_speed", t.link_speed);
+	}
 	rte_tel_data_add_dict_u64(d, "rx_pkts", t.rx_pkts);
 	rte_tel_data_add_dict_u64(d, "rx_bytes", t.rx_bytes);
 	rte_tel_data_add_dict_u64(d, "tx_pkts", t.tx_pkts);

@@ -27,6 +27,8 @@ struct vhd_port_totals {
 	uint64_t interrupt_stalls; /* callfd writes that blocked */
 	uint64_t interrupts;       /* callfd writes */
 	uint64_t interrupts_failed;
+	int8_t link;         /* -1: not an uplink; an uplink's link 0: down, 1: up */
+	uint32_t link_speed; /* an uplink's, Mbit/s; 0: down or unknown */
 };
 
 /* "up", "down", or "faulted" (see port.h). */
