@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <rte_ether.h>
+#include <rte_dev.h>
 #include <rte_version.h>
 
 #include "vhostd/config.h"
@@ -38,6 +39,14 @@ static const char usage[] =
 	"                     vlan=N (1-4094, l2 mode) makes it an access port of\n"
 	"                     VLAN N: untagged to the guest, tagged N on uplinks;\n"
 	"                     without it the port is in the default VLAN.\n"
+	"  --uplink DEVARGS   add a DPDK ethdev as a port (repeatable; counts toward\n"
+	"                     the 256 ports): net_af_packet0,iface=eth1 (a kernel\n"
+	"                     interface), net_tap0,iface=tap0, or a PCI NIC by its\n"
+	"                     full address (0000:01:00.0, with EAL options of your\n"
+	"                     own after --: the defaults have --no-pci). Its MTU is\n"
+	"                     the largest the device takes, up to 9000 (and no more\n"
+	"                     than its kernel interface's); larger frames are\n"
+	"                     dropped as too_big, TSO frames cut to fit.\n"
 	"  --fwd l2|pair      l2 (default): MAC-learning switch across all ports.\n"
 	"                     pair: patch ports two by two in command-line order\n"
 	"                     (0<->1, 2<->3), like testpmd io forwarding.\n"
@@ -212,6 +221,62 @@ parse_socket(const char *arg, struct vhd_config *cfg, FILE *err)
 	return 0;
 }
 
+/* getopt code of --uplink, beyond vhd_cli_parse()'s own */
+#define OPT_UPLINK 1024
+
+int
+vhd_cli_parse_uplink(const char *flag, const char *arg, struct vhd_port_config *p, FILE *err)
+{
+	const char *comma = strchr(arg, ',');
+	size_t name_len = comma ? (size_t)(comma - arg) : strlen(arg);
+
+	if (name_len == 0) {
+		PORT_ERR("'%s': no device name (expected devargs such as "
+			 "net_af_packet0,iface=eth1)\n", arg);
+		return -1;
+	}
+	if (strlen(arg) >= sizeof(p->path)) {
+		PORT_ERR("%.*s...: devargs longer than %zu bytes\n", (int)name_len, arg,
+			 sizeof(p->path) - 1);
+		return -1;
+	}
+	if (name_len >= RTE_DEV_NAME_MAX_LEN) {
+		PORT_ERR("%s: device name longer than %d bytes\n", arg, RTE_DEV_NAME_MAX_LEN - 1);
+		return -1;
+	}
+	memset(p, 0, sizeof(*p));
+	strcpy(p->kind, "ethdev");
+	strcpy(p->path, arg);
+	p->queues = 1;
+	p->mode = -1;
+	p->gid = -1;
+	return 0;
+}
+
+/* --uplink DEVARGS: the device is probed once EAL runs (port_ethdev.c). */
+static int
+parse_uplink(const char *arg, struct vhd_config *cfg, FILE *err)
+{
+	struct vhd_port_config *p = &cfg->ports[cfg->nports];
+	const char *flag = "--uplink";
+	uint16_t i;
+
+	if (cfg->nports == VHD_MAX_PORTS) {
+		PORT_ERR("%s: too many ports (at most %d)\n", arg, VHD_MAX_PORTS);
+		return -1;
+	}
+	if (vhd_cli_parse_uplink(flag, arg, p, err) != 0)
+		return -1;
+	for (i = 0; i < cfg->nports; i++) {
+		if (strcmp(cfg->ports[i].path, p->path) == 0) {
+			PORT_ERR("%s: given twice\n", p->path);
+			return -1;
+		}
+	}
+	cfg->nports++;
+	return 0;
+}
+
 enum vhd_cli_result
 vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 {
@@ -219,6 +284,7 @@ vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 	       OPT_VERSION };
 	static const struct option options[] = {
 		{"socket", required_argument, NULL, OPT_SOCKET},
+		{"uplink", required_argument, NULL, OPT_UPLINK},
 		{"fwd", required_argument, NULL, OPT_FWD},
 		{"stats", required_argument, NULL, OPT_STATS},
 		{"mac-age", required_argument, NULL, OPT_MAC_AGE},
@@ -244,6 +310,10 @@ vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg, FILE *err)
 		switch (opt) {
 		case OPT_SOCKET:
 			if (parse_socket(optarg, cfg, err) < 0)
+				return VHD_CLI_ERROR;
+			break;
+		case OPT_UPLINK:
+			if (parse_uplink(optarg, cfg, err) < 0)
 				return VHD_CLI_ERROR;
 			break;
 		case OPT_FWD:

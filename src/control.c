@@ -207,24 +207,13 @@ port_answer(const char *cmd, const char *name, const char *arg, struct capture *
 /* Requests */
 
 /*
- * An uplink's configuration: its devargs are its name; the ethdev kind
- * checks them when it probes. (--uplink has no parser of its own to share
- * yet; when it has, add-uplink should take it.)
+ * An uplink's configuration: its devargs are its name, checked in form as
+ * --uplink's are; the ethdev kind checks the rest when it probes.
  */
 static int
 parse_uplink(const char *cmd, const char *arg, struct vhd_port_config *cfg, FILE *err)
 {
-	if (arg[0] == '\0' || strlen(arg) >= sizeof(cfg->path)) {
-		fprintf(err, "%s '%s': %s devargs\n", cmd, arg, arg[0] ? "too long" : "empty");
-		return -1;
-	}
-	memset(cfg, 0, sizeof(*cfg));
-	strcpy(cfg->kind, "ethdev");
-	strcpy(cfg->path, arg);
-	cfg->queues = 1;
-	cfg->mode = -1;
-	cfg->gid = -1;
-	return 0;
+	return vhd_cli_parse_uplink(cmd, arg, cfg, err);
 }
 
 static json_t *

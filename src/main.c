@@ -29,6 +29,7 @@
 #include "vhostd/mac_table.h"
 #include "vhostd/pool.h"
 #include "vhostd/port.h"
+#include "vhostd/port_ethdev.h"
 #include "vhostd/ports.h"
 #include "vhostd/registry.h"
 #include "vhostd/stats.h"
@@ -158,6 +159,50 @@ control_loop(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 	}
 }
 
+/* --uplink ports on the command line. */
+static unsigned int
+cli_uplinks(const struct vhd_config *cfg)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < cfg->nports; i++)
+		n += strcmp(cfg->ports[i].kind, "ethdev") == 0;
+	return n;
+}
+
+/*
+ * Adds the command line's ports. An uplink's device is only probed now,
+ * with EAL running: one that cannot be opened is bad input all the same
+ * (exit 2), with one line naming --uplink. Returns 0 or a negative errno.
+ */
+static int
+add_cli_ports(const struct vhd_config *cfg, bool *bad_uplink)
+{
+	uint16_t i;
+
+	for (i = 0; i < cfg->nports; i++) {
+		const struct vhd_port_config *pc = &cfg->ports[i];
+		bool uplink = strcmp(pc->kind, "ethdev") == 0;
+		char *msg = NULL;
+		size_t len = 0;
+		FILE *err = uplink ? open_memstream(&msg, &len) : NULL;
+		int rc;
+
+		rc = vhd_port_add(pc, err != NULL ? err : stderr);
+		if (err != NULL) {
+			fclose(err);
+			if (rc < 0)
+				fprintf(stderr, "vhostd: --uplink %s", len > 0 ? msg : "failed\n");
+			free(msg);
+		}
+		if (rc < 0) {
+			*bad_uplink = uplink;
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -167,9 +212,9 @@ main(int argc, char **argv)
 	unsigned int nb_mbufs, in_use, nlcores;
 	char eal_buf[128]; /* holds two generated arguments */
 	char runtime_dir[PATH_MAX];
+	bool bad_uplink = false;
 	struct sigaction sa;
 	int eal_argc, rc;
-	uint16_t i;
 
 	switch (vhd_cli_parse(argc, argv, &cfg, stderr)) {
 	case VHD_CLI_EXIT:
@@ -210,6 +255,8 @@ main(int argc, char **argv)
 	 * with every port slot in use: ports come and go at runtime.
 	 */
 	nb_mbufs = 4096 + VHD_MAX_PORTS * 2 * VHD_BURST_MAX + rte_lcore_count() * (4096 + 512);
+	/* an uplink's rings and segments; one added at runtime takes what is left */
+	nb_mbufs += cli_uplinks(&cfg) * VHD_ETHDEV_MBUFS;
 	rc = vhd_pools_create(nb_mbufs);
 	if (rc != 0)
 		goto out_ports;
@@ -231,13 +278,9 @@ main(int argc, char **argv)
 	rc = vhd_lcores_launch();
 	if (rc != 0)
 		goto out_lcores;
-	for (i = 0; i < cfg.nports; i++) {
-		rc = vhd_port_add(&cfg.ports[i], stderr);
-		if (rc < 0) {
-			rc = -EINVAL;
-			goto out_ports_del;
-		}
-	}
+	rc = add_cli_ports(&cfg, &bad_uplink);
+	if (rc != 0)
+		goto out_ports_del;
 	nlcores = rte_lcore_count(); /* EAL's: the control thread registers one more */
 	if (cfg.control[0] != '\0') {
 		rc = vhd_control_start(cfg.control, mac, stderr);
@@ -278,5 +321,5 @@ out_eal:
 	rte_eal_cleanup();
 	if (cfg.eal_argc == 0)
 		remove_runtime_dir(runtime_dir);
-	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc == 0 ? EXIT_SUCCESS : bad_uplink ? EXIT_USAGE : EXIT_FAILURE;
 }

@@ -64,6 +64,15 @@ enum vhd_cli_result vhd_cli_parse(int argc, char **argv, struct vhd_config *cfg,
 int vhd_cli_parse_port(const char *flag, const char *arg, struct vhd_port_config *out, FILE *err);
 
 /*
+ * Parses an uplink's devargs (--uplink DEVARGS) into out (an ethdev port
+ * named by them). Only the form is checked here; the driver and its
+ * arguments when the device is probed. Returns 0 or -1 after one line on
+ * err naming flag.
+ */
+int vhd_cli_parse_uplink(const char *flag, const char *arg, struct vhd_port_config *out,
+			 FILE *err);
+
+/*
  * Checks a server socket's path as vhd_cli_check_paths() does, for one
  * port; errors name flag. Returns 0 or -1 after one line on err.
  */
