@@ -12,6 +12,8 @@ PACKAGES=(
 	dpdk dpdk-dev libdpdk-dev libnuma-dev libcmocka-dev libjansson-dev
 	# tests: a real frontend (dpdk-testpmd is in 'dpdk'), real guests
 	qemu-system-x86 linux-image-amd64 busybox-static cpio python3
+	# tests: uplinks into a network namespace (veth, tx checksum offload off)
+	iproute2 ethtool
 	# tests: socket permissions traced, another user played
 	strace util-linux
 	# fuzzing and sanitizers
