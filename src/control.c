@@ -206,16 +206,6 @@ port_answer(const char *cmd, const char *name, const char *arg, struct capture *
 /* ---------------------------------------------------------------------- */
 /* Requests */
 
-/*
- * An uplink's configuration: its devargs are its name, checked in form as
- * --uplink's are; the ethdev kind checks the rest when it probes.
- */
-static int
-parse_uplink(const char *cmd, const char *arg, struct vhd_port_config *cfg, FILE *err)
-{
-	return vhd_cli_parse_uplink(cmd, arg, cfg, err);
-}
-
 static json_t *
 do_add(const char *cmd, const char *arg)
 {
@@ -228,7 +218,7 @@ do_add(const char *cmd, const char *arg)
 		return answer_error("%s %s: out of memory", cmd, arg);
 	memset(&cfg, 0, sizeof(cfg));
 	if (strcmp(cmd, "add-uplink") == 0)
-		rc = parse_uplink(cmd, arg, &cfg, c.f);
+		rc = vhd_cli_parse_uplink(cmd, arg, &cfg, c.f);
 	else
 		rc = vhd_cli_parse_port(cmd, arg, &cfg, c.f);
 	if (rc != 0)
