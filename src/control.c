@@ -691,6 +691,8 @@ client_read(struct client *c)
 		if (c->in == NULL)
 			return -1;
 	}
+	if (c->in_len == VHD_CONTROL_MAX_LINE)
+		return 0; /* full of complete requests: they go first */
 	n = recv(c->fd, c->in + c->in_len, VHD_CONTROL_MAX_LINE - c->in_len, MSG_DONTWAIT);
 	if (n < 0)
 		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
@@ -721,11 +723,13 @@ accept_clients(void)
 		for (i = 0; i < MAX_CLIENTS && ctl.clients[i].fd >= 0; i++)
 			;
 		if (i == MAX_CLIENTS) {
-			static const char busy[] =
-				"{\"ok\":false,\"error\":\"too many control clients (at most 16)\"}\n";
+			char busy[96];
+			int len = snprintf(busy, sizeof(busy),
+					   "{\"ok\":false,\"error\":\"too many control clients "
+					   "(at most %d)\"}\n", MAX_CLIENTS);
 
-			RTE_BUILD_BUG_ON(MAX_CLIENTS != 16);
-			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			/* a fresh socket's buffer is empty: this fits or the client is gone */
+			if (send(fd, busy, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 				VHD_LOG(DEBUG, "refused client: %s", strerror(errno));
 			close(fd);
 			VHD_LOG(WARNING, "refused a client: %d already connected", MAX_CLIENTS);
@@ -890,7 +894,7 @@ vhd_control_start(const char *path, struct vhd_mac_table *mac, FILE *err)
 		fprintf(err, "vhostd: --control %s: cannot start its thread: %s\n", path,
 			strerror(rc < 0 ? -rc : rc));
 		rc = rc < 0 ? rc : -rc;
-		goto fail_wake;
+		goto fail_sem;
 	}
 	while (sem_wait(&ctl.started) != 0)
 		;
@@ -899,13 +903,14 @@ vhd_control_start(const char *path, struct vhd_mac_table *mac, FILE *err)
 		rc = ctl.register_rc;
 		fprintf(err, "vhostd: --control %s: cannot give its thread an lcore id: %s\n", path,
 			rte_strerror(-rc));
-		goto fail_wake;
+		goto fail_sem;
 	}
 	ctl.running = true;
 	VHD_LOG(INFO, "control socket %s (mode 0600)", path);
 	return 0;
 
-fail_wake:
+fail_sem:
+	sem_destroy(&ctl.started);
 	close(ctl.wake_fd);
 	ctl.wake_fd = -1;
 fail_unlink:
@@ -936,6 +941,7 @@ vhd_control_stop(void)
 	ctl.wake_fd = -1;
 	close(ctl.listen_fd);
 	ctl.listen_fd = -1;
+	sem_destroy(&ctl.started);
 	/* only our own socket: a file put there since is not ours to remove */
 	if (lstat(ctl.path, &st) == 0 && st.st_dev == ctl.dev && st.st_ino == ctl.ino)
 		unlink(ctl.path);
