@@ -3,7 +3,11 @@
 # /init of the busybox initramfs that tests/guest/two_guests.sh and
 # tests/guest/guest_restart.sh boot twice.
 # Not run on the host. Parameters come from the kernel command line:
-#   vhd_role=a|b  a pings b, then sends b a file of random data with nc
+#   vhd_role=a|b|isolated
+#                 a pings b, then sends b a file of random data with nc;
+#                 isolated pings its peer for vhd_mib seconds (once mode)
+#                 and reports how many replies came: none is expected,
+#                 the peer being in another VLAN (tests/guest/vlan_guests.sh)
 #   vhd_mode=once|restart
 #                 once (default): one ping and one transfer, then power off.
 #                 restart: b receives files with nc, printing the size and
@@ -178,6 +182,11 @@ if [ "$mode" = restart ]; then
 fi
 
 case $role in
+isolated)
+	# vhd_mib doubles as the seconds to try, so the kernel line stays short.
+	ping -c $((mib * 5)) -i 0.2 -W 1 "$peer" >/tmp/ping.out 2>&1
+	say "VHD_ISOLATED $(grep 'packets transmitted' /tmp/ping.out)"
+	;;
 b)
 	# Receiver. nc's stdin is a FIFO opened read-write, so it never sees EOF:
 	# busybox nc half-closes the connection when stdin ends, and the sender
