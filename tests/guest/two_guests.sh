@@ -20,6 +20,9 @@
 #                       through)
 #   --timeout S         VHD_GUEST_TIMEOUT=240  seconds allowed from start to
 #                       both guests done
+#   --runtime-ports     VHD_RUNTIME_PORTS=1  vhostd starts with no --socket;
+#                       both ports are added with vhostctl add-port (and
+#                       must then be listed as up while the guests run)
 # Environment only:
 #   BACKEND=vhostd (default)  vhostd --fwd l2 (binary: $VHOSTD or build dir)
 #   BACKEND=testpmd           DPDK's own vhost PMD, testpmd io forwarding,
@@ -38,13 +41,15 @@ TIMEOUT=${VHD_GUEST_TIMEOUT:-240}
 MIB=${VHD_MIB:-8}
 MTU=${VHD_MTU:-}
 EXPECT_OFFLOADS=${VHD_EXPECT_OFFLOADS:-0}
+RUNTIME_PORTS=${VHD_RUNTIME_PORTS:-0}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mib) MIB=${2:-}; shift ;;
 	--mtu) MTU=${2:-}; shift ;;
 	--expect-offloads) EXPECT_OFFLOADS=1 ;;
+	--runtime-ports) RUNTIME_PORTS=1 ;;
 	--timeout) TIMEOUT=${2:-}; shift ;;
-	*) fail "unknown argument '$1' (want --mib N, --mtu N, --expect-offloads, --timeout S)" ;;
+	*) fail "unknown argument '$1' (want --mib N, --mtu N, --expect-offloads, --runtime-ports, --timeout S)" ;;
 	esac
 	shift
 done
@@ -74,7 +79,11 @@ SOCK_OPTS=""
 gl_check_prereqs
 
 case $BACKEND in
-vhostd) VHOSTD=$(find_vhostd) ;;
+vhostd)
+	VHOSTD=$(find_vhostd)
+	VHOSTCTL=$(dirname "$VHOSTD")/vhostctl
+	[ "$RUNTIME_PORTS" = 0 ] || [ -x "$VHOSTCTL" ] || fail "vhostctl not found next to $VHOSTD"
+	;;
 testpmd) need_cmd dpdk-testpmd "apt-get install dpdk" ;;
 *) fail "BACKEND must be vhostd or testpmd, not '$BACKEND'" ;;
 esac
@@ -153,8 +162,12 @@ start_backend() {
 	if [ "$(hugepages_free)" -ge 256 ] 2>/dev/null; then mem="-m 256"; else mem="--no-huge -m 256"; fi
 	case $BACKEND in
 	vhostd)
-		"$VHOSTD" --socket "$D/a.sock$SOCK_OPTS" --socket "$D/b.sock$SOCK_OPTS" --fwd l2 --stats 2 \
-			>"$D/backend.log" 2>&1 &
+		if [ "$RUNTIME_PORTS" = 1 ]; then
+			"$VHOSTD" --control "$D/control.sock" --fwd l2 --stats 2 >"$D/backend.log" 2>&1 &
+		else
+			"$VHOSTD" --socket "$D/a.sock$SOCK_OPTS" --socket "$D/b.sock$SOCK_OPTS" --fwd l2 \
+				--stats 2 --control none >"$D/backend.log" 2>&1 &
+		fi
 		BACKEND_PID=$!
 		;;
 	testpmd)
@@ -172,6 +185,13 @@ start_backend() {
 	esac
 	track_pid "$BACKEND_PID"
 	local s
+	if [ "$RUNTIME_PORTS" = 1 ]; then
+		wait_for "vhostd: ready" "$D/backend.log" 30 || die "vhostd never said 'vhostd: ready'"
+		for s in a b; do
+			"$VHOSTCTL" --control "$D/control.sock" add-port "$D/$s.sock$SOCK_OPTS" >&2 ||
+				die "vhostctl add-port $D/$s.sock failed"
+		done
+	fi
 	for s in "$D/a.sock" "$D/b.sock"; do
 		wait_for_socket "$s" 60 || {
 			alive "$BACKEND_PID" || die "$BACKEND exited before creating its sockets"
@@ -228,6 +248,18 @@ while :; do
 	[ -n "${seen[net_a]:-}" ] && [ -z "${seen[ping]:-}" ] && [ -z "${seen[pinging]:-}" ] &&
 		{ seen[pinging]=1; progress "pinging $IP_B from guest a"; }
 	milestone ping a 'VHD_PING_OK.*' "ping ok"
+	if [ "$RUNTIME_PORTS" = 1 ] && [ -n "${seen[ping]:-}" ] && [ -z "${seen[listed]:-}" ]; then
+		# the guests talk: both runtime ports must be up in the daemon's list
+		seen[listed]=1
+		"$VHOSTCTL" --control "$D/control.sock" --json list >"$D/list.json" ||
+			die "vhostctl list failed"
+		python3 - "$D/list.json" "$D/a.sock" "$D/b.sock" <<'PY' || die "runtime ports not up: $(cat "$D/list.json")"
+import json, sys
+ports = {p["name"]: p["state"] for p in json.load(open(sys.argv[1]))["ports"]}
+sys.exit(0 if all(ports.get(n) == "up" for n in sys.argv[2:]) else 1)
+PY
+		progress "vhostctl list: both runtime ports up"
+	fi
 	milestone sha_sent a 'VHD_SHA_SENT [0-9a-f]{64}' "transferring, sender"
 	milestone sent a 'VHD_SENT.*' "transfer done"
 	milestone sha_recv b 'VHD_SHA_RECV [0-9a-f]{64}' "receiver"
