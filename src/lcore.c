@@ -199,8 +199,8 @@ flood(struct worker *w, uint16_t src_port, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	/* one reference per destination; each transmit frees its own */
-	rte_mbuf_refcnt_update(m, n - 1);
+	/* one reference per destination, on every segment: each transmit frees its own */
+	rte_pktmbuf_refcnt_update(m, n - 1);
 	for (i = 0; i < n; i++)
 		out_push(w, targets[i], m);
 }
