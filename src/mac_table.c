@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* MAC learning table over rte_hash with RCU-deferred slot reuse. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <rte_errno.h>
@@ -151,28 +152,50 @@ vhd_mac_table_lookup(struct vhd_mac_table *t, const struct vhd_mac_key **dst, ui
 		ports[i] = (hits & (1ULL << i)) ? entry_port(data[i]) : VHD_MAC_UNKNOWN;
 }
 
-unsigned int
-vhd_mac_table_age(struct vhd_mac_table *t, uint32_t now, uint32_t max_age)
+/* Which entries a sweep deletes: those unseen for over max_age s, or those of port. */
+struct sweep {
+	bool by_age;
+	uint32_t now, max_age;
+	uint16_t port;
+};
+
+static bool
+sweep_matches(const struct sweep *w, const void *data)
 {
-	struct vhd_mac_key stale[AGE_BATCH];
+	return w->by_age ? w->now - entry_seen(data) > w->max_age : entry_port(data) == w->port;
+}
+
+/* Deletes the entries w matches; returns how many. */
+static unsigned int
+sweep(struct vhd_mac_table *t, const struct sweep *w)
+{
+	struct vhd_mac_key gone[AGE_BATCH];
 	unsigned int removed = 0;
 	uint32_t iter = 0;
-	unsigned int nstale, i;
+	unsigned int ngone, i;
 	const void *key;
 	void *data;
 
 	/* collect first: deleting while iterating could skip entries */
 	do {
-		nstale = 0;
-		while (nstale < AGE_BATCH && rte_hash_iterate(t->hash, &key, &data, &iter) >= 0) {
-			if (now - entry_seen(data) > max_age)
-				stale[nstale++] = *(const struct vhd_mac_key *)key;
+		ngone = 0;
+		while (ngone < AGE_BATCH && rte_hash_iterate(t->hash, &key, &data, &iter) >= 0) {
+			if (sweep_matches(w, data))
+				gone[ngone++] = *(const struct vhd_mac_key *)key;
 		}
-		for (i = 0; i < nstale; i++)
-			if (rte_hash_del_key(t->hash, &stale[i]) >= 0)
+		for (i = 0; i < ngone; i++)
+			if (rte_hash_del_key(t->hash, &gone[i]) >= 0)
 				removed++;
-	} while (nstale == AGE_BATCH);
+	} while (ngone == AGE_BATCH);
 	return removed;
+}
+
+unsigned int
+vhd_mac_table_age(struct vhd_mac_table *t, uint32_t now, uint32_t max_age)
+{
+	struct sweep w = {.by_age = true, .now = now, .max_age = max_age};
+
+	return sweep(t, &w);
 }
 
 int32_t
@@ -184,25 +207,9 @@ vhd_mac_table_count(const struct vhd_mac_table *t)
 unsigned int
 vhd_mac_table_forget_port(struct vhd_mac_table *t, uint16_t port)
 {
-	struct vhd_mac_key gone[AGE_BATCH];
-	unsigned int removed = 0;
-	uint32_t iter = 0;
-	unsigned int ngone, i;
-	const void *key;
-	void *data;
+	struct sweep w = {.by_age = false, .port = port};
 
-	/* as in ageing: collect first, then delete */
-	do {
-		ngone = 0;
-		while (ngone < AGE_BATCH && rte_hash_iterate(t->hash, &key, &data, &iter) >= 0) {
-			if (entry_port(data) == port)
-				gone[ngone++] = *(const struct vhd_mac_key *)key;
-		}
-		for (i = 0; i < ngone; i++)
-			if (rte_hash_del_key(t->hash, &gone[i]) >= 0)
-				removed++;
-	} while (ngone == AGE_BATCH);
-	return removed;
+	return sweep(t, &w);
 }
 
 void
