@@ -646,6 +646,31 @@ vhd_registry_port_close(struct vhd_port *p)
 		unlink(cfg->path);
 }
 
+/*
+ * Offers exactly `wanted` by taking away the rest of the library's default
+ * set. Not rte_vhost_driver_set_features(): that also marks the socket as
+ * not using the library's own datapath, and librte_vhost 22.11 then starts
+ * a device only once every vring the frontend allocated is enabled, which
+ * a Linux guest with fewer vCPUs than queue pairs never does. Kept as a
+ * built-in net device, it starts once the first queue pair is ready, and
+ * the other pairs come and go through vring_state_changed. vhostd never
+ * calls the library's enqueue or dequeue either way.
+ */
+static int
+offer_only(const char *path, uint64_t wanted)
+{
+	uint64_t offered;
+
+	if (rte_vhost_driver_get_features(path, &offered) != 0)
+		return -1;
+	if ((offered & wanted) != wanted) {
+		VHD_LOG(ERR, "%s: librte_vhost cannot offer features 0x%" PRIx64, path,
+			wanted & ~offered);
+		return -1;
+	}
+	return rte_vhost_driver_disable_features(path, offered & ~wanted);
+}
+
 int
 vhd_registry_port_open(struct vhd_port *p, FILE *err)
 {
@@ -668,7 +693,7 @@ vhd_registry_port_open(struct vhd_port *p, FILE *err)
 		return -EINVAL;
 	}
 	ctl->registered = true;
-	if (rte_vhost_driver_set_features(cfg->path, features) != 0 ||
+	if (offer_only(cfg->path, features) != 0 ||
 	    rte_vhost_driver_callback_register(cfg->path, &device_ops) != 0) {
 		fprintf(err, "%s: cannot configure the socket\n", cfg->path);
 		vhd_registry_port_close(p);

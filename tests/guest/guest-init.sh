@@ -90,6 +90,8 @@ say "VHD_FEATURES $(cat /sys/class/net/eth0/device/features 2>/dev/null || echo 
 if [ -x /sbin/ethtool ]; then
 	# ethtool -k prints "name: on" lines; list the names that are on, one line.
 	say "VHD_OFFLOADS_ON $(/sbin/ethtool -k eth0 2>&1 | sed -n 's/^[[:space:]]*\([a-z0-9-]*\): on.*/\1/p' | tr '\n' ' ')"
+	# ethtool -l: "Combined:" under the maximums, then under the current settings
+	say "VHD_QUEUES $(/sbin/ethtool -l eth0 2>&1 | sed -n 's/^Combined:[[:space:]]*\([0-9]*\)/\1/p' | tr '\n' ' ')"
 fi
 ip addr add "$ip/24" dev eth0 || die "ip addr add $ip/24 failed"
 ip link set eth0 up || die "ip link set eth0 up failed"

@@ -11,6 +11,10 @@
 #   GL_WITH_ETHTOOL  1: gl_build_initramfs adds the host's ethtool and its
 #                    libraries, when there is one, for guest-init.sh's ethtool -k
 GL_NET_OPTS=${GL_NET_OPTS:-}
+#   GL_NETDEV_OPTS   appended to -netdev vhost-user (",queues=4")
+#   GL_SMP           the guests' vCPUs (default 1)
+GL_NETDEV_OPTS=${GL_NETDEV_OPTS:-}
+GL_SMP=${GL_SMP:-1}
 GL_WITH_ETHTOOL=${GL_WITH_ETHTOOL:-0}
 
 GL_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
@@ -150,14 +154,14 @@ gl_dump_tail() {
 gl_qemu() {
 	local name=$1 mac=$2 chardev=$3 append=$4 pid
 	shift 4
-	qemu-system-x86_64 -accel tcg -smp 1 -m 512 -nographic -no-reboot \
+	qemu-system-x86_64 -accel tcg -smp "$GL_SMP" -m 512 -nographic -no-reboot \
 		-monitor none -serial "file:$D/$name.serial" "$@" \
 		-kernel "$KERNEL" -initrd "$INITRD" \
 		-append "console=ttyS0 panic=-1 quiet $append" \
 		-object memory-backend-memfd,id=mem,size=512M,share=on \
 		-machine pc,memory-backend=mem \
 		-chardev "socket,id=c0,$chardev" \
-		-netdev vhost-user,id=n0,chardev=c0 \
+		-netdev "vhost-user,id=n0,chardev=c0$GL_NETDEV_OPTS" \
 		-device "virtio-net-pci,netdev=n0,romfile=,vectors=0,mac=$mac$GL_NET_OPTS" \
 		</dev/null >"$D/$name.qemu.log" 2>&1 &
 	pid=$!

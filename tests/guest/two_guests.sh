@@ -20,6 +20,10 @@
 #                       through)
 #   --timeout S         VHD_GUEST_TIMEOUT=240  seconds allowed from start to
 #                       both guests done
+#   --queues N          VHD_QUEUES=1  vhostd queues=N, QEMU queues=N and mq=on
+#   --smp N             VHD_SMP=1  vCPUs per guest; with --queues above it, a
+#                       Linux guest enables one queue pair per vCPU, and the
+#                       test checks (ethtool -l) that it enabled exactly N
 #   --runtime-ports     VHD_RUNTIME_PORTS=1  vhostd starts with no --socket;
 #                       both ports are added with vhostctl add-port (and
 #                       must then be listed as up while the guests run)
@@ -42,19 +46,25 @@ MIB=${VHD_MIB:-8}
 MTU=${VHD_MTU:-}
 EXPECT_OFFLOADS=${VHD_EXPECT_OFFLOADS:-0}
 RUNTIME_PORTS=${VHD_RUNTIME_PORTS:-0}
+QUEUES=${VHD_QUEUES:-1}
+SMP=${VHD_SMP:-1}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mib) MIB=${2:-}; shift ;;
 	--mtu) MTU=${2:-}; shift ;;
 	--expect-offloads) EXPECT_OFFLOADS=1 ;;
 	--runtime-ports) RUNTIME_PORTS=1 ;;
+	--queues) QUEUES=${2:-}; shift ;;
+	--smp) SMP=${2:-}; shift ;;
 	--timeout) TIMEOUT=${2:-}; shift ;;
-	*) fail "unknown argument '$1' (want --mib N, --mtu N, --expect-offloads, --runtime-ports, --timeout S)" ;;
+	*) fail "unknown argument '$1' (want --mib N, --mtu N, --expect-offloads, --queues N, --smp N, --runtime-ports, --timeout S)" ;;
 	esac
 	shift
 done
 case $MIB in '' | *[!0-9]* | 0) fail "--mib wants a positive number, not '$MIB'" ;; esac
 case $TIMEOUT in '' | *[!0-9]* | 0) fail "--timeout wants a positive number of seconds, not '$TIMEOUT'" ;; esac
+case $QUEUES in [1-8]) ;; *) fail "--queues wants 1-8, not '$QUEUES'" ;; esac
+case $SMP in [1-8]) ;; *) fail "--smp wants 1-8, not '$SMP'" ;; esac
 case $MTU in '') ;; *[!0-9]*) fail "--mtu wants a number, not '$MTU'" ;; esac
 if [ -n "$MTU" ] && { [ "$MTU" -lt 68 ] || [ "$MTU" -gt 65535 ]; }; then
 	fail "--mtu wants 68-65535, not '$MTU'"
@@ -74,6 +84,12 @@ GL_WITH_ETHTOOL=1
 [ -z "$MTU" ] || GL_NET_OPTS=",host_mtu=$MTU"
 SOCK_OPTS=""
 [ -z "$MTU" ] || SOCK_OPTS=",mtu=$MTU"
+GL_SMP=$SMP
+if [ "$QUEUES" -gt 1 ]; then
+	SOCK_OPTS="$SOCK_OPTS,queues=$QUEUES"
+	GL_NETDEV_OPTS=",queues=$QUEUES"
+	GL_NET_OPTS="$GL_NET_OPTS,mq=on"
+fi
 
 # ---------------------------------------------------------------- prerequisites
 gl_check_prereqs
@@ -324,6 +340,15 @@ for g in a b; do
 	[ -n "$bits" ] || die "guest $g printed no VHD_FEATURES bit string: '$(marker $g 'VHD_FEATURES.*' | tr -d '\r')'"
 	log "    guest $g features $bits"
 	log "    guest $g negotiated: $(feature_names "$bits")"
+	if [ "$QUEUES" -gt 1 ]; then
+		has_feature "$bits" MQ || die "guest $g did not negotiate VIRTIO_NET_F_MQ with queues=$QUEUES"
+		q=$(marker $g 'VHD_QUEUES [0-9 ]+' | tr -d '\r')
+		set -- ${q#VHD_QUEUES }
+		want=$((QUEUES < SMP ? QUEUES : SMP))
+		[ "${1:-}" = "$QUEUES" ] && [ "${2:-}" = "$want" ] ||
+			die "guest $g: ethtool -l says '${q:-nothing}', want $QUEUES queue pairs offered, $want in use"
+		log "    guest $g: $QUEUES queue pairs offered, $want enabled (one per vCPU)"
+	fi
 	off=$(marker $g 'VHD_OFFLOADS_ON.*' | tr -d '\r')
 	if [ -n "$off" ]; then
 		log "    guest $g ethtool -k, on: ${off#VHD_OFFLOADS_ON }"
