@@ -273,16 +273,45 @@ json_mode(int mode)
 	return json_string(s);
 }
 
+/* Each queue pair's polling lcore, in queue order. */
+static json_t *
+queue_lcores(const struct vhd_port *p)
+{
+	json_t *a = json_array();
+	uint16_t q;
+
+	for (q = 0; a != NULL && q < p->nr_queues; q++)
+		json_array_append_new(a, json_integer(p->unit_lcore[q]));
+	return a;
+}
+
+/* Each queue pair's lcore and packets received from and sent into it. */
+static json_t *
+queue_counters(const struct vhd_port *p)
+{
+	json_t *a = json_array();
+	uint64_t rx, tx;
+	uint16_t q;
+
+	for (q = 0; a != NULL && q < p->nr_queues; q++) {
+		p->ops->queue_counters(p, q, &rx, &tx);
+		json_array_append_new(a, json_pack("{s:i, s:I, s:I}", "lcore", p->unit_lcore[q],
+						   "rx_pkts", (json_int_t)rx, "tx_pkts",
+						   (json_int_t)tx));
+	}
+	return a;
+}
+
 static json_t *
 port_entry(const struct vhd_port *p)
 {
 	const struct vhd_port_config *c = p->cfg;
 
-	return json_pack("{s:i, s:s, s:s, s:s, s:b, s:i, s:o, s:o, s:i, s:i, s:i}", "id", p->id,
-			 "name", c->path, "kind", c->kind, "state", vhd_port_state(p), "client",
-			 c->client, "queues", c->queues, "mode", json_mode(c->mode), "gid",
-			 c->gid < 0 ? json_null() : json_integer(c->gid), "mtu", c->mtu, "vlan",
-			 c->vlan, "lcore", p->lcore_id);
+	return json_pack("{s:i, s:s, s:s, s:s, s:b, s:i, s:o, s:o, s:i, s:i, s:i, s:o*}", "id",
+			 p->id, "name", c->path, "kind", c->kind, "state", vhd_port_state(p),
+			 "client", c->client, "queues", c->queues, "mode", json_mode(c->mode),
+			 "gid", c->gid < 0 ? json_null() : json_integer(c->gid), "mtu", c->mtu,
+			 "vlan", c->vlan, "lcore", p->lcore_id, "queue_lcores", queue_lcores(p));
 }
 
 /* Runs fn on every port now in the table, in id order, with the table held. */
@@ -337,7 +366,7 @@ stats_entry(const struct vhd_port *p)
 		json_object_set_new(kinds, error_kind_name(k), json_integer(t.errors_by_kind[k]));
 	/* counters are uint64_t; json_int_t is long long: fine below 2^63 */
 	return json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-			 " s:I, s:I, s:o*}",
+			 " s:I, s:I, s:o*, s:o*}",
 			 "id", p->id, "name", p->cfg->path, "state", vhd_port_state(p), "rx_pkts",
 			 (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes, "tx_pkts",
 			 (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes, "drops",
@@ -346,7 +375,8 @@ stats_entry(const struct vhd_port *p)
 			 (json_int_t)t.msg_refused, "mem_faults", (json_int_t)t.mem_faults,
 			 "interrupt_stalls", (json_int_t)t.interrupt_stalls, "interrupts",
 			 (json_int_t)t.interrupts, "interrupts_failed",
-			 (json_int_t)t.interrupts_failed, "errors_by_kind", kinds);
+			 (json_int_t)t.interrupts_failed, "errors_by_kind", kinds, "queues",
+			 queue_counters(p));
 }
 
 static json_t *

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Worker lcores: poll ports, forward, and exchange packets through per-lcore
- * inbound rings. Ports are reached through their ops (port_ops.h), except on
+ * Worker lcores: poll units (a port's queue pair), forward, and exchange
+ * packets through per-lcore inbound rings. A unit belongs to one lcore,
+ * which alone receives from and transmits into its queues. Ports are reached through their ops (port_ops.h), except on
  * the vhost-to-vhost single-copy path. Nothing in worker_main() logs or makes
  * a system call, except the guest interrupts inside the datapath.
  */
@@ -51,13 +52,16 @@ VHD_LOG_REGISTER(lcore);
 #define IDLE_AFTER 256
 #define IDLE_POLL_EVERY 16
 
-/* ATTACH/DETACH hand a snapshot over; ADD/REMOVE change the polled list. */
+/*
+ * ATTACH/DETACH hand a unit a snapshot or take it back; ADD puts a unit on
+ * the polled list, REMOVE takes every unit of a port off it.
+ */
 enum ctrl_type { CTRL_ATTACH, CTRL_DETACH, CTRL_ADD, CTRL_REMOVE };
 
 struct ctrl_msg {
 	uint32_t type;
 	uint16_t port_id;
-	uint16_t pad;
+	uint16_t queue;
 	uint32_t request; /* ATTACH/DETACH: see handover.h; ADD/REMOVE: the worker's list_seq */
 	struct vhd_dev_snapshot *snap;
 };
@@ -69,11 +73,18 @@ struct ctrl_msg {
  */
 struct inbound_item {
 	struct rte_mbuf *m;
-	uint32_t port_id;
+	uint16_t port_id;
+	uint16_t queue;
 	uint32_t gen;
 };
 
-/* Packets waiting for one destination port. */
+/* Units: every queue pair of every port slot, numbered port-major. */
+#define MAX_UNITS (VHD_MAX_PORTS * VHD_MAX_QUEUE_PAIRS)
+#define UNIT(port, q) ((port) * VHD_MAX_QUEUE_PAIRS + (q))
+#define UNIT_PORT(u) ((u) / VHD_MAX_QUEUE_PAIRS)
+#define UNIT_QUEUE(u) ((u) % VHD_MAX_QUEUE_PAIRS)
+
+/* Packets waiting for one destination unit. */
 struct out_buf {
 	uint16_t n;
 	bool listed; /* in the worker's dirty list */
@@ -87,22 +98,24 @@ struct worker {
 	struct rte_ring *ctrl;
 	struct rte_ring *inbound;
 	uint32_t list_seq; /* the last ADD/REMOVE applied */
-	uint16_t nports;
-	uint16_t port_ids[VHD_MAX_PORTS];
-	uint16_t idle_polls[VHD_MAX_PORTS]; /* per entry of port_ids */
-	uint16_t busy[VHD_MAX_PORTS];       /* entries of port_ids not idle at the last full pass */
+	uint16_t nunits;
+	uint16_t units[MAX_UNITS];      /* the units this worker polls (UNIT numbers) */
+	uint16_t idle_polls[MAX_UNITS]; /* per entry of units */
+	uint16_t busy[MAX_UNITS];       /* entries of units not idle at the last full pass */
 	uint16_t nbusy;
 	bool full_pass_next; /* the busy list is stale: rebuild it in the next loop */
 	uint32_t loops;
 	uint32_t loops_done; /* loops ended: the control plane waits for one to pass */
 	struct vhd_lcore_load load; /* written only by this worker */
-	struct out_buf *out; /* one per port slot */
-	uint16_t dirty[VHD_MAX_PORTS];
+	struct out_buf *out; /* one per unit */
+	uint16_t dirty[MAX_UNITS];
 	uint16_t ndirty;
 	bool stop;
 };
 
 static struct worker workers[RTE_MAX_LCORE];
+static unsigned int worker_ids[RTE_MAX_LCORE];
+static unsigned int nworkers;
 static bool workers_running;
 static pthread_t watchdog_thread;
 static bool watchdog_running;
@@ -119,11 +132,13 @@ now_seconds(void)
 }
 
 static void
-out_flush_one(struct worker *w, uint16_t port_id)
+out_flush_one(struct worker *w, uint16_t unit)
 {
-	struct out_buf *b = &w->out[port_id];
+	struct out_buf *b = &w->out[unit];
+	uint16_t port_id = UNIT_PORT(unit), q = UNIT_QUEUE(unit);
 	struct vhd_port *p = &vhd_ports[port_id];
 	struct inbound_item items[VHD_BURST_MAX];
+	unsigned int owner;
 	uint32_t gen;
 	unsigned int sent, i;
 
@@ -137,9 +152,10 @@ out_flush_one(struct worker *w, uint16_t port_id)
 		b->n = 0;
 		return;
 	}
-	if (p->lcore_id == w->lcore_id) {
+	owner = p->unit_lcore[q];
+	if (owner == w->lcore_id) {
 		/* sends them, or counts them dropped; frees them all */
-		p->ops->tx_burst(p, b->pkts, b->n);
+		p->ops->tx_burst(p, q, b->pkts, b->n);
 		b->n = 0;
 		return;
 	}
@@ -147,9 +163,10 @@ out_flush_one(struct worker *w, uint16_t port_id)
 	for (i = 0; i < b->n; i++) {
 		items[i].m = b->pkts[i];
 		items[i].port_id = port_id;
+		items[i].queue = q;
 		items[i].gen = gen;
 	}
-	sent = rte_ring_enqueue_burst_elem(workers[p->lcore_id].inbound, items, sizeof(items[0]),
+	sent = rte_ring_enqueue_burst_elem(workers[owner].inbound, items, sizeof(items[0]),
 					   b->n, NULL);
 	if (unlikely(sent < b->n)) {
 		rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);
@@ -159,17 +176,30 @@ out_flush_one(struct worker *w, uint16_t port_id)
 }
 
 static inline void
-out_push(struct worker *w, uint16_t port_id, struct rte_mbuf *m)
+out_push(struct worker *w, uint16_t unit, struct rte_mbuf *m)
 {
-	struct out_buf *b = &w->out[port_id];
+	struct out_buf *b = &w->out[unit];
 
 	if (!b->listed) {
 		b->listed = true;
-		w->dirty[w->ndirty++] = port_id;
+		w->dirty[w->ndirty++] = unit;
 	}
 	b->pkts[b->n++] = m;
 	if (b->n == VHD_BURST_MAX)
-		out_flush_one(w, port_id);
+		out_flush_one(w, unit);
+}
+
+/*
+ * The unit of port_id that m goes to: the port's first enabled transmit
+ * queue. The table is the port's own copy, never freed: a reader racing a
+ * re-attach may pick a queue that just went away, whose transmit then
+ * counts the packet as dropped.
+ */
+static inline uint16_t
+dest_unit(uint16_t port_id, const struct rte_mbuf *m)
+{
+	RTE_SET_USED(m);
+	return UNIT(port_id, vhd_ports[port_id].steer_queue[0]);
 }
 
 static void
@@ -202,7 +232,7 @@ flood(struct worker *w, uint16_t src_port, struct rte_mbuf *m)
 	/* one reference per destination, on every segment: each transmit frees its own */
 	rte_pktmbuf_refcnt_update(m, n - 1);
 	for (i = 0; i < n; i++)
-		out_push(w, targets[i], m);
+		out_push(w, dest_unit(targets[i], m), m);
 }
 
 static void
@@ -218,83 +248,83 @@ dispatch(struct worker *w, uint16_t src_port, struct rte_mbuf **pkts, uint16_t n
 		else if (unlikely(dst[i] == VHD_FWD_DROP))
 			rte_pktmbuf_free(pkts[i]);
 		else
-			out_push(w, dst[i], pkts[i]);
+			out_push(w, dest_unit(dst[i], pkts[i]), pkts[i]);
 	}
 }
 
 /*
  * The single-copy path, a vhost-to-vhost special case that bypasses the
- * ops: when both ports of a pair are vhost ports polled by this lcore,
+ * ops: when both ports of a pair are vhost ports, the peer transmits into
+ * one queue only (nothing to steer) and this lcore polls both units,
  * guest buffers are copied straight into the peer guest's, with no mbuf.
  * Returns -1 when it does not apply.
  */
 static int
-poll_port_direct(struct worker *w, struct vhd_port *p)
+poll_unit_direct(struct worker *w, struct vhd_port *p, uint16_t q)
 {
 	int peer_id = vhd_fwd_fixed_peer(p->id);
 	struct vhd_dev_snapshot *peer_snap;
 	struct vhd_port *peer;
-	unsigned int got = 0;
-	uint16_t r;
+	uint16_t pq;
 
 	if (!single_copy || peer_id < 0)
 		return -1;
 	peer = &vhd_ports[peer_id];
-	if (p->ops != &vhd_port_vhost_ops || peer->ops != &vhd_port_vhost_ops)
+	if (p->ops != &vhd_port_vhost_ops || peer->ops != &vhd_port_vhost_ops ||
+	    !vhd_port_is_up(peer) || peer->steer_queues > 1)
 		return -1;
-	peer_snap = peer->active;
-	if (peer->lcore_id != w->lcore_id || peer_snap == NULL || vhd_port_is_faulted(peer))
+	pq = peer->steer_queue[0];
+	if (peer->unit_lcore[pq] != w->lcore_id)
+		return -1;
+	/* this lcore's own: unit pq is attached and ours to touch, or NULL */
+	peer_snap = peer->unit_active[pq];
+	if (peer_snap == NULL || peer->vq[2 * pq].desc == NULL)
 		return -1;
 	/* a peer that cannot take our offloads gets them done on the mbuf path */
-	if (!vhd_net_offloads_fit(p->active->features, peer_snap->features))
+	if (!vhd_net_offloads_fit(p->unit_active[q]->features, peer_snap->features))
 		return -1;
+	if (p->vq[2 * q + 1].desc == NULL)
+		return 0;
 	/* keep the order: what the mbuf path queued for the peer goes first */
-	out_flush_one(w, peer->id);
-	for (r = 1; r < p->nr_vrings; r += 2)
-		if (p->vq[r].desc != NULL)
-			got += vhd_virtq_forward_burst(&p->vq[r], &peer->vq[peer_snap->tx_vring],
-						       VHD_BURST_MAX);
-	return got;
+	out_flush_one(w, UNIT(peer->id, pq));
+	return vhd_virtq_forward_burst(&p->vq[2 * q + 1], &peer->vq[2 * pq], VHD_BURST_MAX);
 }
 
-/* Receives from every receive queue of p and forwards; returns the packets. */
+/* Receives from queue q of p and forwards; returns the packets. */
 static unsigned int
-poll_port(struct worker *w, struct vhd_port *p, uint32_t now)
+poll_unit(struct worker *w, struct vhd_port *p, uint16_t q, uint32_t now)
 {
 	struct rte_mbuf *pkts[VHD_BURST_MAX];
-	unsigned int got = 0;
-	uint16_t q, n, i;
+	uint16_t n, i;
 	int direct;
 
-	direct = poll_port_direct(w, p);
+	direct = poll_unit_direct(w, p, q);
 	if (direct >= 0)
 		return direct;
-	for (q = 0; q < p->rx_queues; q++) {
-		n = p->ops->rx_burst(p, q, pkts, VHD_BURST_MAX);
-		if (n == 0)
-			continue;
-		for (i = 0; i < n; i++)
-			pkts[i]->port = p->id;
-		dispatch(w, p->id, pkts, n, now);
-		got += n;
-	}
-	return got;
+	n = p->ops->rx_burst(p, q, pkts, VHD_BURST_MAX);
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		pkts[i]->port = p->id;
+	dispatch(w, p->id, pkts, n, now);
+	return n;
 }
 
 /*
- * Polls entry i of the worker's ports if it is up and adds what it received
- * to *moved; false once the port is idle.
+ * Polls entry i of the worker's units if it is attached and adds what it
+ * received to *moved; false once the unit is idle.
  */
 static inline bool
 poll_entry(struct worker *w, uint16_t i, uint32_t now, unsigned int *moved)
 {
-	struct vhd_port *p = &vhd_ports[w->port_ids[i]];
+	uint16_t unit = w->units[i], q = UNIT_QUEUE(unit);
+	struct vhd_port *p = &vhd_ports[UNIT_PORT(unit)];
 	unsigned int got;
 
 	/* a faulted port's memory or callfd is not to be touched again */
-	if (p->active == NULL || vhd_port_is_faulted(p))
+	if (p->unit_active[q] == NULL || vhd_port_is_faulted(p))
 		return false;
-	got = poll_port(w, p, now);
+	got = poll_unit(w, p, q, now);
 	*moved += got;
 	if (got > 0)
 		w->idle_polls[i] = 0;
@@ -315,13 +345,13 @@ drain_inbound(struct worker *w)
 
 		/* sent to a port removed since: never to the one in its slot now */
 		if (unlikely(items[i].gen != __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) ||
-			     p->lcore_id != w->lcore_id)) {
+			     p->unit_lcore[items[i].queue] != w->lcore_id)) {
 			rte_pktmbuf_free(items[i].m);
 			__atomic_store_n(&w->load.no_port_drops, w->load.no_port_drops + 1,
 					 __ATOMIC_RELAXED);
 			continue;
 		}
-		out_push(w, items[i].port_id, items[i].m);
+		out_push(w, UNIT(items[i].port_id, items[i].queue), items[i].m);
 	}
 	return n;
 }
@@ -349,48 +379,49 @@ account_loop(struct worker *w, unsigned int moved, uint64_t *tsc_prev)
 }
 
 static void
-port_attach(struct vhd_port *p, struct vhd_dev_snapshot *snap)
+unit_attach(struct vhd_port *p, uint16_t q, struct vhd_dev_snapshot *snap)
 {
-	p->ops->attach(p, snap);
-	/* release: the port's state is set up before anyone sees it active */
-	__atomic_store_n(&p->active, snap, __ATOMIC_RELEASE);
+	p->ops->attach(p, q, snap);
+	/* release: the unit's state is set up before its lcore polls it */
+	__atomic_store_n(&p->unit_active[q], snap, __ATOMIC_RELEASE);
 }
 
 static void
-port_detach(struct worker *w, struct vhd_port *p)
+unit_detach(struct worker *w, struct vhd_port *p, uint16_t q)
 {
-	if (p->active == NULL)
+	if (p->unit_active[q] == NULL)
 		return;
-	/* packets already queued for this port go out now, while it is mapped */
-	out_flush_one(w, p->id);
-	p->ops->detach(p);
-	/* release: the control plane frees snap once it sees NULL */
-	__atomic_store_n(&p->active, NULL, __ATOMIC_RELEASE);
+	/* packets already queued for this unit go out now, while it is mapped */
+	out_flush_one(w, UNIT(p->id, q));
+	p->ops->detach(p, q);
+	/* release: the control plane frees snap once every unit let go */
+	__atomic_store_n(&p->unit_active[q], NULL, __ATOMIC_RELEASE);
 }
 
-/* Puts port_id on the worker's list; it is polled once it is attached. */
+/* Puts a unit on the worker's list; it is polled once it is attached. */
 static void
-list_add(struct worker *w, uint16_t port_id)
+list_add(struct worker *w, uint16_t unit)
 {
-	w->idle_polls[w->nports] = 0;
-	w->port_ids[w->nports++] = port_id;
+	w->idle_polls[w->nunits] = 0;
+	w->units[w->nunits++] = unit;
 }
 
-/* Takes port_id off the worker's list and rebuilds the busy list from the next full pass. */
+/* Takes every unit of port_id off the worker's list; the busy list is rebuilt next loop. */
 static void
 list_remove(struct worker *w, uint16_t port_id)
 {
-	uint16_t i;
+	uint16_t i = 0;
 
-	for (i = 0; i < w->nports; i++)
-		if (w->port_ids[i] == port_id)
-			break;
-	if (i == w->nports)
-		return;
-	w->nports--;
-	w->port_ids[i] = w->port_ids[w->nports];
-	w->idle_polls[i] = w->idle_polls[w->nports];
-	/* entries of the busy list are indices into port_ids, now moved */
+	while (i < w->nunits) {
+		if (UNIT_PORT(w->units[i]) != port_id) {
+			i++;
+			continue;
+		}
+		w->nunits--;
+		w->units[i] = w->units[w->nunits];
+		w->idle_polls[i] = w->idle_polls[w->nunits];
+	}
+	/* entries of the busy list are indices into units, now moved */
 	w->nbusy = 0;
 	w->full_pass_next = true;
 }
@@ -405,7 +436,7 @@ handle_ctrl(struct worker *w)
 
 		if (msg.type == CTRL_ADD || msg.type == CTRL_REMOVE) {
 			if (msg.type == CTRL_ADD)
-				list_add(w, msg.port_id);
+				list_add(w, UNIT(msg.port_id, msg.queue));
 			else
 				list_remove(w, msg.port_id);
 			__atomic_store_n(&w->list_seq, msg.request, __ATOMIC_RELEASE);
@@ -416,9 +447,9 @@ handle_ctrl(struct worker *w)
 		if (!vhd_handover_claim(p, msg.request))
 			continue;
 		if (msg.type == CTRL_ATTACH)
-			port_attach(p, msg.snap);
+			unit_attach(p, msg.queue, msg.snap);
 		else
-			port_detach(w, p);
+			unit_detach(w, p, msg.queue);
 		vhd_handover_complete(p, msg.request);
 	}
 }
@@ -445,7 +476,7 @@ worker_main(void *arg)
 			/* a full pass over every port, which also rebuilds the busy list */
 			w->full_pass_next = false;
 			w->nbusy = 0;
-			for (i = 0; i < w->nports; i++)
+			for (i = 0; i < w->nunits; i++)
 				if (poll_entry(w, i, now, &moved))
 					w->busy[w->nbusy++] = i;
 		} else {
@@ -469,14 +500,14 @@ worker_main(void *arg)
 int
 vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 {
-	unsigned int worker_ids[RTE_MAX_LCORE];
-	unsigned int nworkers = 0, lcore;
+	unsigned int lcore;
 	char name[RTE_RING_NAMESIZE];
 	unsigned int i;
 
 	fwd_mac = mac;
 	single_copy = cfg->single_copy;
 	tsc_hz = rte_get_tsc_hz();
+	nworkers = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore)
 		worker_ids[nworkers++] = lcore;
 	if (nworkers == 0) {
@@ -495,7 +526,7 @@ vhd_lcores_init(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 		snprintf(name, sizeof(name), "vhd_in_%u", w->lcore_id);
 		w->inbound = rte_ring_create_elem(name, sizeof(struct inbound_item),
 						  INBOUND_RING_SIZE, socket, RING_F_SC_DEQ);
-		w->out = rte_zmalloc_socket("vhd_out", sizeof(*w->out) * VHD_MAX_PORTS,
+		w->out = rte_zmalloc_socket("vhd_out", sizeof(*w->out) * MAX_UNITS,
 					    RTE_CACHE_LINE_SIZE, socket);
 		if (w->ctrl == NULL || w->inbound == NULL || w->out == NULL) {
 			VHD_LOG(ERR, "lcore %u: cannot allocate rings: %s", w->lcore_id,
@@ -544,7 +575,8 @@ watchdog_main(void *arg)
 				if ((seq & 1) && seq == seen[i][r]) {
 					__atomic_store_n(&p->faulted, true, __ATOMIC_RELAXED);
 					VHD_PORT_COUNT(p, interrupt_stalls);
-					pthread_kill(__atomic_load_n(&workers[p->lcore_id].thread,
+					/* the lcore of the unit whose vring it is */
+					pthread_kill(__atomic_load_n(&workers[p->unit_lcore[r / 2]].thread,
 								     __ATOMIC_ACQUIRE),
 						     WATCHDOG_SIGNAL);
 				}
@@ -594,7 +626,7 @@ worker_drop_all(struct worker *w)
 	struct inbound_item item;
 	uint16_t i;
 
-	for (i = 0; i < VHD_MAX_PORTS; i++) {
+	for (i = 0; i < MAX_UNITS; i++) {
 		rte_pktmbuf_free_bulk(w->out[i].pkts, w->out[i].n);
 		w->out[i].n = 0;
 	}
@@ -653,39 +685,40 @@ now_monotonic(void)
  * port's registry lock held. Returns 0 or -ETIMEDOUT.
  */
 static int
-handover(struct vhd_port *p, enum ctrl_type type, struct vhd_dev_snapshot *snap,
+handover(struct vhd_port *p, uint16_t q, enum ctrl_type type, struct vhd_dev_snapshot *snap,
 	 double timeout_s)
 {
-	struct ctrl_msg msg = {.type = type, .port_id = p->id, .snap = snap};
+	struct ctrl_msg msg = {.type = type, .port_id = p->id, .queue = q, .snap = snap};
 	double start = now_monotonic(), next_log = start + HANDOVER_LOG_EVERY_S;
+	unsigned int lcore = p->unit_lcore[q];
 
 	msg.request = vhd_handover_post(p);
 	if (!__atomic_load_n(&workers_running, __ATOMIC_ACQUIRE)) {
-		/* no lcore polls: nobody else can be touching the port */
+		/* no lcore polls: nobody else can be touching the unit */
 		vhd_handover_claim(p, msg.request);
 		if (type == CTRL_ATTACH)
-			port_attach(p, snap);
+			unit_attach(p, q, snap);
 		else
-			port_detach(&workers[p->lcore_id], p);
+			unit_detach(&workers[lcore], p, q);
 		vhd_handover_complete(p, msg.request);
 		return 0;
 	}
-	while (rte_ring_enqueue_elem(workers[p->lcore_id].ctrl, &msg, sizeof(msg)) != 0)
+	while (rte_ring_enqueue_elem(workers[lcore].ctrl, &msg, sizeof(msg)) != 0)
 		usleep(100);
 	while (!vhd_handover_is_done(p, msg.request)) {
 		double now = now_monotonic();
 
 		if (timeout_s > 0 && now - start >= timeout_s) {
 			if (vhd_handover_cancel(p, msg.request)) {
-				VHD_LOG(ERR, "port %u: lcore %u did not answer in %.1f s, cancelled",
-					p->id, p->lcore_id, timeout_s);
+				VHD_LOG(ERR, "port %u queue %u: lcore %u did not answer in %.1f s, cancelled",
+					p->id, q, lcore, timeout_s);
 				return -ETIMEDOUT;
 			}
 			timeout_s = 0; /* claimed just now: it is being applied */
 		}
 		if (now >= next_log) {
-			VHD_LOG(WARNING, "port %u: still waiting for lcore %u after %.0f s", p->id,
-				p->lcore_id, now - start);
+			VHD_LOG(WARNING, "port %u queue %u: still waiting for lcore %u after %.0f s",
+				p->id, q, lcore, now - start);
 			next_log += HANDOVER_LOG_EVERY_S;
 		}
 		usleep(50);
@@ -714,10 +747,35 @@ vhd_lcores_load(struct vhd_lcore_load *out, unsigned int max)
 	return n;
 }
 
+/* The library unmaps the memory after we return: waits however long it takes. */
+static void
+units_detach(struct vhd_port *p, uint16_t nr)
+{
+	uint16_t q;
+
+	for (q = 0; q < nr; q++)
+		handover(p, q, CTRL_DETACH, NULL, 0);
+}
+
 int
 vhd_lcore_attach(struct vhd_port *p, struct vhd_dev_snapshot *snap)
 {
-	return handover(p, CTRL_ATTACH, snap, ATTACH_TIMEOUT_S);
+	uint16_t q, n = RTE_MAX(snap->tx_queues, (uint16_t)1);
+
+	/* the port's own copy, read by any lcore that forwards to it (dest_unit) */
+	for (q = 0; q < n; q++)
+		p->steer_queue[q] = snap->tx_queues ? snap->tx_queue[q] : 0;
+	__atomic_store_n(&p->steer_queues, n, __ATOMIC_RELEASE);
+	for (q = 0; q < p->nr_queues; q++) {
+		if (handover(p, q, CTRL_ATTACH, snap, ATTACH_TIMEOUT_S) != 0) {
+			/* the units before q took it: they let go before the caller frees it */
+			units_detach(p, q);
+			return -ETIMEDOUT;
+		}
+	}
+	/* release: every unit polls snap before anyone forwards to the port */
+	__atomic_store_n(&p->active, snap, __ATOMIC_RELEASE);
+	return 0;
 }
 
 struct vhd_dev_snapshot *
@@ -727,21 +785,22 @@ vhd_lcore_detach(struct vhd_port *p)
 
 	if (snap == NULL)
 		return NULL;
-	/* the library unmaps the memory after we return: wait however long it takes */
-	handover(p, CTRL_DETACH, NULL, 0);
+	/* no new floods to it; what is on its way is sent or counted by each unit */
+	__atomic_store_n(&p->active, NULL, __ATOMIC_RELEASE);
+	units_detach(p, p->nr_queues);
 	return snap;
 }
 
 /* Sends an ADD or REMOVE to the worker and waits until it applied it. */
 static void
-list_change(struct worker *w, enum ctrl_type type, uint16_t port_id)
+list_change(struct worker *w, enum ctrl_type type, uint16_t port_id, uint16_t q)
 {
-	struct ctrl_msg msg = {.type = type, .port_id = port_id};
+	struct ctrl_msg msg = {.type = type, .port_id = port_id, .queue = q};
 
 	msg.request = w->list_seq + 1;
 	if (!__atomic_load_n(&workers_running, __ATOMIC_ACQUIRE)) {
 		if (type == CTRL_ADD)
-			list_add(w, port_id);
+			list_add(w, UNIT(port_id, q));
 		else
 			list_remove(w, port_id);
 		w->list_seq = msg.request;
@@ -753,23 +812,40 @@ list_change(struct worker *w, enum ctrl_type type, uint16_t port_id)
 		usleep(50);
 }
 
+/*
+ * The rule: queue q of a port goes to worker (base + q) mod n, base being
+ * the worker with the fewest units when the port is added. A port's
+ * queues are thus on as many different lcores as there are, whichever of
+ * them the guest enables (Linux enables the first ones, one per vCPU),
+ * and ports start where there is the most room.
+ */
 int
 vhd_lcore_port_add(struct vhd_port *p)
 {
-	struct worker *least = NULL;
-	unsigned int lcore;
+	unsigned int base = 0, i;
+	char where[8 * VHD_MAX_QUEUE_PAIRS] = "";
+	size_t len = 0;
+	uint16_t q;
 
-	/* the worker with the fewest ports */
-	RTE_LCORE_FOREACH_WORKER(lcore) {
-		struct worker *w = &workers[lcore];
-
-		if (w->used && (least == NULL || w->nports < least->nports))
-			least = w;
-	}
-	if (least == NULL || least->nports == VHD_MAX_PORTS)
+	if (nworkers == 0)
 		return -ENOSPC;
-	p->lcore_id = least->lcore_id;
-	list_change(least, CTRL_ADD, p->id);
+	for (i = 1; i < nworkers; i++)
+		if (workers[worker_ids[i]].nunits < workers[worker_ids[base]].nunits)
+			base = i;
+	p->nr_queues = RTE_MIN(RTE_MAX(p->ops->nr_queues(p->cfg), (uint16_t)1),
+			       (uint16_t)VHD_MAX_QUEUE_PAIRS);
+	for (q = 0; q < p->nr_queues; q++) {
+		struct worker *w = &workers[worker_ids[(base + q) % nworkers]];
+
+		if (w->nunits == MAX_UNITS)
+			return -ENOSPC; /* cannot happen: MAX_UNITS is every unit there is */
+		p->unit_lcore[q] = w->lcore_id;
+		list_change(w, CTRL_ADD, p->id, q);
+		len += snprintf(where + len, sizeof(where) - len, "%s%u", q ? "," : "", w->lcore_id);
+	}
+	p->lcore_id = p->unit_lcore[0];
+	VHD_LOG(INFO, "port %u: %u queue pair%s polled by lcore%s %s", p->id, p->nr_queues,
+		p->nr_queues > 1 ? "s" : "", p->nr_queues > 1 ? "s" : "", where);
 	return 0;
 }
 
@@ -796,7 +872,16 @@ lcores_pass(void)
 void
 vhd_lcore_port_remove(struct vhd_port *p)
 {
-	list_change(&workers[p->lcore_id], CTRL_REMOVE, p->id);
+	unsigned int i;
+	uint16_t q;
+
+	/* every worker that polls one of its units */
+	for (i = 0; i < nworkers; i++)
+		for (q = 0; q < p->nr_queues; q++)
+			if (p->unit_lcore[q] == worker_ids[i]) {
+				list_change(&workers[worker_ids[i]], CTRL_REMOVE, p->id, 0);
+				break;
+			}
 	/* no worker still holds a packet or a decision for the port ... */
 	lcores_pass();
 	/* ... and what waits in an inbound ring is now stale */

@@ -247,13 +247,14 @@ tx_tso(struct uplink *u, struct tx_queue *q, struct rte_mbuf *m)
  * anything writes it (the device's tx_prepare and tag insertion included).
  */
 static void
-ethdev_tx_burst(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n)
+ethdev_tx_burst(struct vhd_port *p, uint16_t txq, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct uplink *u = &uplinks[p->id];
 	struct tx_queue q = {.n = 0};
 	uint16_t i;
 
-	if (unlikely(p->active == NULL)) {
+	RTE_SET_USED(txq); /* one queue pair */
+	if (unlikely(p->unit_active[0] == NULL)) {
 		ADD(u->drops, n);
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
@@ -291,17 +292,37 @@ ethdev_tx_burst(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n)
 	txq_flush(u, &q);
 }
 
-static void
-ethdev_attach(struct vhd_port *p, struct vhd_dev_snapshot *snap)
+static uint16_t
+ethdev_nr_queues(const struct vhd_port_config *cfg)
 {
+	RTE_SET_USED(cfg);
+	return 1;
+}
+
+/* The device's queues are set up by open: nothing to take or let go of. */
+static void
+ethdev_attach(struct vhd_port *p, uint16_t q, struct vhd_dev_snapshot *snap)
+{
+	RTE_SET_USED(p);
+	RTE_SET_USED(q);
 	RTE_SET_USED(snap);
-	p->rx_queues = 1;
 }
 
 static void
-ethdev_detach(struct vhd_port *p)
+ethdev_detach(struct vhd_port *p, uint16_t q)
 {
-	p->rx_queues = 0;
+	RTE_SET_USED(p);
+	RTE_SET_USED(q);
+}
+
+static void
+ethdev_queue_counters(const struct vhd_port *p, uint16_t q, uint64_t *rx_pkts, uint64_t *tx_pkts)
+{
+	const struct uplink *u = &uplinks[p->id];
+
+	RTE_SET_USED(q);
+	*rx_pkts = READ(u->rx_pkts);
+	*tx_pkts = READ(u->tx_pkts);
 }
 
 /* ------------------------------------------------------------ control plane */
@@ -595,6 +616,7 @@ ethdev_open(struct vhd_port *p, FILE *err)
 	u->snap->vid = -1;
 	u->snap->pool = u->pool;
 	u->snap->mtu = u->mtu;
+	u->snap->tx_queues = 1; /* queue 0 */
 	rc = vhd_lcore_attach(p, u->snap);
 	if (rc != 0) {
 		open_error(err, p, rc, "lcore %u did not take the port", p->lcore_id);
@@ -664,11 +686,13 @@ static const struct vhd_port_ops port_ethdev_ops = {
 	.vlan_trunk = true,
 	.open = ethdev_open,
 	.close = ethdev_close,
+	.nr_queues = ethdev_nr_queues,
 	.rx_burst = ethdev_rx_burst,
 	.tx_burst = ethdev_tx_burst,
 	.attach = ethdev_attach,
 	.detach = ethdev_detach,
 	.counters = ethdev_counters,
+	.queue_counters = ethdev_queue_counters,
 	.errors = ethdev_errors,
 };
 

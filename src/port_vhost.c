@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The vhost-user port: a guest's virtqueues, from the snapshot the registry
- * hands over. Receive queue q is vring 2q+1 (what the guest transmits); we
- * transmit into the snapshot's tx_vring (a guest receive vring).
+ * hands over. Queue pair q is a polling unit: we receive from vring 2q+1
+ * (what the guest transmits) and transmit into vring 2q (a guest receive
+ * queue); only unit q's lcore touches the two.
  */
 #include <rte_common.h>
 #include <rte_mbuf.h>
@@ -16,36 +17,42 @@
 #define READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 static uint16_t
+vhost_nr_queues(const struct vhd_port_config *cfg)
+{
+	return cfg->queues;
+}
+
+static uint16_t
 vhost_rx_burst(struct vhd_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhd_virtq *vq = &p->vq[2 * q + 1];
 
-	/* a vring the frontend did not set up */
+	/* a vring the frontend did not set up, or has not enabled */
 	if (vq->desc == NULL)
 		return 0;
-	return vhd_virtq_rx_burst(vq, p->active->pool, pkts, n);
+	return vhd_virtq_rx_burst(vq, p->unit_active[q]->pool, pkts, n);
 }
 
 static void
-vhost_tx_burst(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n)
+vhost_tx_burst(struct vhd_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct vhd_dev_snapshot *snap = p->active;
+	struct vhd_virtq *vq = &p->vq[2 * q];
 
 	/* a faulted port's memory or callfd is not to be touched again */
-	if (likely(snap != NULL && !vhd_port_is_faulted(p)))
-		vhd_virtq_tx_burst(&p->vq[snap->tx_vring], pkts, n);
+	if (likely(p->unit_active[q] != NULL && vq->desc != NULL && !vhd_port_is_faulted(p)))
+		vhd_virtq_tx_burst(vq, pkts, n);
 	else
-		p->tx_down_drops += n;
+		__atomic_fetch_add(&p->tx_down_drops, n, __ATOMIC_RELAXED);
 	/* copied into the guest, or dropped: either way ours to free */
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 
 static void
-vhost_attach(struct vhd_port *p, struct vhd_dev_snapshot *snap)
+vhost_attach(struct vhd_port *p, uint16_t q, struct vhd_dev_snapshot *snap)
 {
 	uint16_t r;
 
-	for (r = 0; r < VHD_MAX_VRINGS; r++) {
+	for (r = 2 * q; r < 2 * q + 2; r++) {
 		struct vhd_virtq *vq = &p->vq[r];
 		const struct vhd_vring_info *vi = &snap->vring[r];
 
@@ -66,26 +73,29 @@ vhost_attach(struct vhd_port *p, struct vhd_dev_snapshot *snap)
 			vq->desc = NULL;
 		vhd_virtq_set_mtu(vq, snap->mtu);
 	}
-	p->nr_vrings = snap->nr_vrings;
-	/* odd vrings below nr_vrings */
-	p->rx_queues = snap->nr_vrings / 2;
 }
 
 static void
-vhost_detach(struct vhd_port *p)
+vhost_detach(struct vhd_port *p, uint16_t q)
 {
-	struct vhd_dev_snapshot *snap = p->active;
+	struct vhd_dev_snapshot *snap = p->unit_active[q];
 	uint16_t r;
 
 	/* the registry writes these back, so a reconnect resumes here */
-	for (r = 0; r < p->nr_vrings; r++) {
+	for (r = 2 * q; r < 2 * q + 2 && r < snap->nr_vrings; r++) {
 		snap->final_avail_idx[r] = p->vq[r].desc ? p->vq[r].last_avail_idx :
 							   snap->vring[r].last_avail_idx;
 		snap->final_used_idx[r] = p->vq[r].desc ? p->vq[r].last_used_idx :
 							  snap->vring[r].last_used_idx;
 		p->vq[r].desc = NULL;
 	}
-	p->rx_queues = 0;
+}
+
+static void
+vhost_queue_counters(const struct vhd_port *p, uint16_t q, uint64_t *rx_pkts, uint64_t *tx_pkts)
+{
+	*rx_pkts = READ(p->vq[2 * q + 1].stats.packets);
+	*tx_pkts = READ(p->vq[2 * q].stats.packets);
 }
 
 /* Malformed input, one index for both kinds: descriptor chains, then headers. */
@@ -145,11 +155,13 @@ const struct vhd_port_ops vhd_port_vhost_ops = {
 	.kind = "vhost",
 	.open = vhd_registry_port_open,
 	.close = vhd_registry_port_close,
+	.nr_queues = vhost_nr_queues,
 	.rx_burst = vhost_rx_burst,
 	.tx_burst = vhost_tx_burst,
 	.attach = vhost_attach,
 	.detach = vhost_detach,
 	.counters = vhost_counters,
+	.queue_counters = vhost_queue_counters,
 	.errors = vhost_errors,
 };
 

@@ -231,7 +231,7 @@ snapshot_build(struct vhd_port *p, int vid)
 		nr = 2 * p->cfg->queues;
 	}
 	snap->nr_vrings = nr;
-	snap->tx_vring = UINT16_MAX;
+	snap->tx_queues = 0;
 	for (r = 0; r < nr; r++) {
 		struct vhd_vring_info *vi = &snap->vring[r];
 		struct rte_vhost_vring vr;
@@ -256,10 +256,11 @@ snapshot_build(struct vhd_port *p, int vid)
 		vi->avail = vr.avail;
 		vi->used = vr.used;
 		vi->size = vr.size;
-		if (r % 2 == 0 && snap->tx_vring == UINT16_MAX)
-			snap->tx_vring = r;
+		/* a guest receive queue we can steer packets into */
+		if (r % 2 == 0)
+			snap->tx_queue[snap->tx_queues++] = r / 2;
 	}
-	if (snap->tx_vring == UINT16_MAX) {
+	if (snap->tx_queues == 0) {
 		/* e.g. the frontend disabled its rings to change memory */
 		VHD_LOG(INFO, "port %u: no enabled receive vring, idle until one is", p->id);
 		goto fail;

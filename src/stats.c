@@ -110,6 +110,22 @@ link_field(const struct vhd_port_totals *t)
 	return t->link < 0 ? "" : t->link > 0 ? " link=up" : " link=down";
 }
 
+/* A multi-queue port's queues: which lcore polls each, what each carried. */
+static void
+print_queues(FILE *out, const struct vhd_port *p)
+{
+	uint64_t rx, tx;
+	uint16_t q;
+
+	if (p->nr_queues < 2)
+		return;
+	for (q = 0; q < p->nr_queues; q++) {
+		p->ops->queue_counters(p, q, &rx, &tx);
+		fprintf(out, " q%u_lcore=%u q%u_rx=%" PRIu64 " q%u_tx=%" PRIu64, q, p->unit_lcore[q],
+			q, rx, q, tx);
+	}
+}
+
 void
 vhd_stats_print(FILE *out)
 {
@@ -132,11 +148,13 @@ vhd_stats_print(FILE *out)
 			" tx_pkts=%" PRIu64 " tx_bytes=%" PRIu64 " drops=%" PRIu64
 			" errors=%" PRIu64 " no_mbuf=%" PRIu64 " msg_refused=%" PRIu64
 			" mem_faults=%" PRIu64 " interrupt_stalls=%" PRIu64 " too_big=%" PRIu64
-			" vlan_drops=%" PRIu64 "%s\n",
+			" vlan_drops=%" PRIu64 "%s",
 			p->id, p->cfg->path, vhd_port_state(p), t.rx_pkts, t.rx_bytes, t.tx_pkts,
 			t.tx_bytes, t.drops, t.errors, t.no_mbuf, t.msg_refused, t.mem_faults,
 			t.interrupt_stalls, t.too_big, t.vlan_drops,
 			link_field(&t));
+		print_queues(out, p);
+		fputc('\n', out);
 	}
 	vhd_ports_unlock();
 	fflush(out);
@@ -190,11 +208,50 @@ vhd_stats_report_errors(void)
 }
 
 /* One port's counters as a telemetry dict. */
+/* A port's queues as a telemetry dict "queues": q0 {lcore, rx_pkts, tx_pkts}, ... */
+static int
+telemetry_queues(const struct vhd_port *p, struct rte_tel_data *d)
+{
+	struct rte_tel_data *qs = rte_tel_data_alloc();
+	char name[8];
+	uint64_t rx, tx;
+	uint16_t q;
+
+	if (qs == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(qs);
+	for (q = 0; q < p->nr_queues; q++) {
+		struct rte_tel_data *one = rte_tel_data_alloc();
+
+		if (one == NULL) {
+			rte_tel_data_free(qs);
+			return -ENOMEM;
+		}
+		p->ops->queue_counters(p, q, &rx, &tx);
+		rte_tel_data_start_dict(one);
+		rte_tel_data_add_dict_u64(one, "lcore", p->unit_lcore[q]);
+		rte_tel_data_add_dict_u64(one, "rx_pkts", rx);
+		rte_tel_data_add_dict_u64(one, "tx_pkts", tx);
+		snprintf(name, sizeof(name), "q%u", q);
+		if (rte_tel_data_add_dict_container(qs, name, one, 0) != 0) {
+			rte_tel_data_free(one);
+			rte_tel_data_free(qs);
+			return -ENOMEM;
+		}
+	}
+	if (rte_tel_data_add_dict_container(d, "queues", qs, 0) != 0) {
+		rte_tel_data_free(qs);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int
 telemetry_port_dict(const struct vhd_port *p, struct rte_tel_data *d)
 {
 	struct vhd_port_totals t;
 	uint16_t k;
+	int rc;
 
 	vhd_port_totals(p, &t);
 	rte_tel_data_start_dict(d);
@@ -220,6 +277,9 @@ telemetry_port_dict(const struct vhd_port *p, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "interrupt_stalls", t.interrupt_stalls);
 	rte_tel_data_add_dict_u64(d, "interrupts", t.interrupts);
 	rte_tel_data_add_dict_u64(d, "interrupts_failed", t.interrupts_failed);
+	rc = telemetry_queues(p, d);
+	if (rc != 0)
+		return rc;
 	return 0;
 }
 

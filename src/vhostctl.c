@@ -160,18 +160,35 @@ add_options(json_t *port)
 	json_object_set_new(port, "options", json_string(buf));
 }
 
+/* The "lcores" column: each queue pair's polling lcore, "1,2". */
+static void
+add_lcores(json_t *port)
+{
+	char buf[128] = "";
+	size_t n = 0, i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(port, "queue_lcores"), i, v)
+		if (json_is_integer(v) && n < sizeof(buf))
+			n += snprintf(buf + n, sizeof(buf) - n, "%s%" JSON_INTEGER_FORMAT,
+				      i ? "," : "", json_integer_value(v));
+	json_object_set_new(port, "lcores", json_string(buf));
+}
+
 static void
 print_list(json_t *ans)
 {
 	static const struct column cols[] = {
 		{"ID", "id", true},	 {"KIND", "kind", false},	{"STATE", "state", false},
-		{"LCORE", "lcore", true}, {"OPTIONS", "options", false}, {"NAME", "name", false},
+		{"LCORES", "lcores", false}, {"OPTIONS", "options", false}, {"NAME", "name", false},
 	};
 	json_t *ports = json_object_get(ans, "ports"), *p;
 	size_t i;
 
-	json_array_foreach(ports, i, p)
+	json_array_foreach(ports, i, p) {
 		add_options(p);
+		add_lcores(p);
+	}
 	print_table(ports, cols, NCOLS(cols));
 }
 

@@ -41,7 +41,13 @@ struct vhd_dev_snapshot {
 	struct vhd_mem_table mem;
 	uint16_t nr_vrings;
 	struct vhd_vring_info vring[VHD_MAX_VRINGS];
-	uint16_t tx_vring; /* guest receive vring we transmit into */
+	/*
+	 * The queues we transmit into (a guest's enabled receive queues, in
+	 * queue-pair numbers): packets are steered over them (steer.h). An
+	 * ethdev has queue 0 only (tx_queues 0 counts as 1).
+	 */
+	uint16_t tx_queues;
+	uint16_t tx_queue[VHD_MAX_QUEUE_PAIRS];
 	struct rte_mempool *pool;
 	/* frames sent to the guest are limited to this MTU (vhd_virtq_set_mtu); 0: none */
 	uint16_t mtu;
@@ -60,18 +66,36 @@ struct vhd_port {
 	/* counts removals of this slot's ports: stale packets are told apart (lcore.c) */
 	uint32_t gen;
 	const struct vhd_port_config *cfg;
-	unsigned int lcore_id; /* the lcore that polls this port */
 	const struct vhd_port_ops *ops; /* its kind's, set once at creation */
 
-	/* set by the lcore: the snapshot it is polling, NULL when idle */
-	struct vhd_dev_snapshot *active;
-	uint16_t rx_queues; /* set by ops->attach: queues the lcore polls */
+	/*
+	 * The polling units: queue pair q (receive from it, transmit into it)
+	 * is polled by lcore unit_lcore[q], which alone touches its rings
+	 * (lcore.c). Set when the port is added; lcore_id is queue 0's.
+	 */
+	uint16_t nr_queues;
+	unsigned int lcore_id;
+	unsigned int unit_lcore[VHD_MAX_QUEUE_PAIRS];
+	/* set by unit q's lcore: the snapshot it polls the queue with, NULL when idle */
+	struct vhd_dev_snapshot *unit_active[VHD_MAX_QUEUE_PAIRS];
 
-	/* the vhost kind's state (port_vhost.c), written by the polling lcore */
-	uint16_t nr_vrings;
+	/*
+	 * Set by the control plane once every unit is attached, cleared
+	 * before they are detached: the port takes packets (vhd_port_is_up).
+	 */
+	struct vhd_dev_snapshot *active;
+	/*
+	 * The transmit queues packets to the port are steered over, copied
+	 * from the snapshot at attach (lcore.c). Never freed, so any lcore
+	 * may read them.
+	 */
+	uint16_t steer_queues;
+	uint16_t steer_queue[VHD_MAX_QUEUE_PAIRS];
+
+	/* the vhost kind's state (port_vhost.c): vrings 2q, 2q+1 are unit q's */
 	struct vhd_virtq vq[VHD_MAX_VRINGS];
 
-	/* counters beyond the queues', written by the polling lcore */
+	/* counters beyond the queues', written by any of the port's lcores */
 	uint64_t tx_down_drops; /* packets for this port while no guest was attached */
 	/* written by other lcores: their ring into our lcore was full */
 	uint64_t ring_full_drops;

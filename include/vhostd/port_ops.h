@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 
 struct vhd_port;
+struct vhd_port_config;
 struct vhd_dev_snapshot;
 struct vhd_port_totals;
 
@@ -42,29 +43,36 @@ struct vhd_port_ops {
 	 */
 	void (*close)(struct vhd_port *p);
 
+	/* Queue pairs (polling units) a port of this kind has, at least 1. */
+	uint16_t (*nr_queues)(const struct vhd_port_config *cfg);
+
 	/*
-	 * Polling lcore only, port attached and not faulted. Receives up to n
-	 * packets from receive queue q (q < port->rx_queues) into pkts.
+	 * Queue q's lcore only, unit q attached and port not faulted.
+	 * Receives up to n packets from receive queue q into pkts.
 	 */
 	uint16_t (*rx_burst)(struct vhd_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
 	/*
-	 * Polling lcore only, in any state: sends pkts, or counts them as
-	 * dropped if the port cannot take them. Takes all n: what it does not
-	 * pass on, it frees.
+	 * Queue q's lcore only, in any state: sends pkts into transmit queue
+	 * q, or counts them as dropped if it cannot take them. Takes all n:
+	 * what it does not pass on, it frees.
 	 */
-	void (*tx_burst)(struct vhd_port *p, struct rte_mbuf **pkts, uint16_t n);
+	void (*tx_burst)(struct vhd_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
 	/*
-	 * Polling lcore (or with no lcore running): starts using what the
-	 * control plane handed over and sets port->rx_queues. The caller
-	 * publishes port->active afterwards.
+	 * Queue q's lcore (or with no lcore running): starts using queue q of
+	 * what the control plane handed over. The caller publishes
+	 * port->unit_active[q] afterwards.
 	 */
-	void (*attach)(struct vhd_port *p, struct vhd_dev_snapshot *snap);
+	void (*attach)(struct vhd_port *p, uint16_t q, struct vhd_dev_snapshot *snap);
 	/*
-	 * Same thread as attach: stops using port->active and leaves in it
-	 * what the control plane needs back. The caller has flushed what it
-	 * held for the port and clears port->active afterwards.
+	 * Same thread as attach: stops using queue q of port->unit_active[q]
+	 * and leaves in it what the control plane needs back (where q's rings
+	 * stopped). The caller has flushed what it held for queue q and
+	 * clears port->unit_active[q] afterwards.
 	 */
-	void (*detach)(struct vhd_port *p);
+	void (*detach)(struct vhd_port *p, uint16_t q);
+	/* Any thread: packets received from and sent into queue q so far. */
+	void (*queue_counters)(const struct vhd_port *p, uint16_t q, uint64_t *rx_pkts,
+			       uint64_t *tx_pkts);
 
 	/* Any thread: adds the kind's counters to t (zeroed by the caller). */
 	void (*counters)(const struct vhd_port *p, struct vhd_port_totals *t);
