@@ -2,7 +2,9 @@
 /*
  * Worker lcores: poll units (a port's queue pair), forward, and exchange
  * packets through per-lcore inbound rings. A unit belongs to one lcore,
- * which alone receives from and transmits into its queues. Ports are reached through their ops (port_ops.h), except on
+ * which alone receives from and transmits into its queues; a packet for a
+ * multi-queue port is steered to one of its queues by a hash of its flow
+ * (steer.h). Ports are reached through their ops (port_ops.h), except on
  * the vhost-to-vhost single-copy path. Nothing in worker_main() logs or makes
  * a system call, except the guest interrupts inside the datapath.
  */
@@ -29,6 +31,7 @@
 #include "vhostd/log.h"
 #include "vhostd/mac_table.h"
 #include "vhostd/port_ops.h"
+#include "vhostd/steer.h"
 
 VHD_LOG_REGISTER(lcore);
 
@@ -190,16 +193,17 @@ out_push(struct worker *w, uint16_t unit, struct rte_mbuf *m)
 }
 
 /*
- * The unit of port_id that m goes to: the port's first enabled transmit
- * queue. The table is the port's own copy, never freed: a reader racing a
- * re-attach may pick a queue that just went away, whose transmit then
- * counts the packet as dropped.
+ * The unit of port_id that m goes to: one of the port's enabled transmit
+ * queues, by m's flow. The steering table is the port's own copy, never
+ * freed: a reader racing a re-attach may pick a queue that just went
+ * away, whose transmit then counts the packet as dropped.
  */
 static inline uint16_t
 dest_unit(uint16_t port_id, const struct rte_mbuf *m)
 {
-	RTE_SET_USED(m);
-	return UNIT(port_id, vhd_ports[port_id].steer_queue[0]);
+	const struct vhd_port *p = &vhd_ports[port_id];
+
+	return UNIT(port_id, vhd_steer(p->steer_queue, p->steer_queues, m));
 }
 
 static void

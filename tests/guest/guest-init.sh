@@ -25,6 +25,10 @@
 #   vhd_watchdog=S power off after S seconds whatever happens (default 200)
 #   vhd_mtu=N     set eth0's MTU to N before bringing it up, and fail unless
 #                 /sys then says N (default: leave the driver's MTU)
+#   vhd_conns=N   (once mode) the file goes over N parallel TCP connections,
+#                 ports vhd_port to vhd_port+N-1, one slice each (default 1)
+#   vhd_requeue=N (once mode) after the transfer: ethtool -L eth0 combined N,
+#                 then ping the peer until it answers (VHD_REQUEUE_OK)
 # Every guest prints eth0's MTU (VHD_MTU), its negotiated virtio features as
 # the bit string of /sys/class/net/eth0/device/features, bit 0 first
 # (VHD_FEATURES), and, when the initramfs has ethtool, the offloads that are
@@ -47,7 +51,7 @@ die() {
 	sleep 10
 }
 
-role= ip= peer= mib=8 port=5001 watchdog=200 mode=once mtu=
+role= ip= peer= mib=8 port=5001 watchdog=200 mode=once mtu= conns=1 requeue=
 for kv in $(cat /proc/cmdline); do
 	case $kv in
 	vhd_role=*) role=${kv#*=} ;;
@@ -58,6 +62,8 @@ for kv in $(cat /proc/cmdline); do
 	vhd_watchdog=*) watchdog=${kv#*=} ;;
 	vhd_mode=*) mode=${kv#*=} ;;
 	vhd_mtu=*) mtu=${kv#*=} ;;
+	vhd_conns=*) conns=${kv#*=} ;;
+	vhd_requeue=*) requeue=${kv#*=} ;;
 	esac
 done
 say "VHD_BOOTED role=$role mode=$mode ip=$ip peer=$peer uptime=$(cut -d' ' -f1 /proc/uptime)"
@@ -120,6 +126,53 @@ send_file() {
 		nc_start=$(cut -d' ' -f1 /proc/uptime)
 	done
 	nc_tries=$((i + 1))
+}
+
+# send_slices MIB N: as send_file, over N connections at once (ports
+# port..port+N-1), slice i of the file on connection i.
+send_slices() {
+	n=$2
+	head -c $(($1 * 1048576)) /dev/urandom >/tmp/send
+	sent_size=$(wc -c </tmp/send)
+	say "VHD_SIZE_SENT $sent_size"
+	set -- $(sha256sum /tmp/send)
+	sent_sha=$1
+	say "VHD_SHA_SENT $sent_sha"
+	slice=$(((sent_size + n - 1) / n))
+	nc_start=$(cut -d' ' -f1 /proc/uptime)
+	i=0
+	pids=
+	while [ $i -lt $n ]; do
+		(
+			dd if=/tmp/send of=/tmp/slice.$i bs=$slice skip=$i count=1 2>/dev/null
+			j=0
+			until nc -w 5 "$peer" $((port + i)) </tmp/slice.$i; do
+				j=$((j + 1))
+				[ $j -le 30 ] || exit 1
+				sleep 1
+			done
+		) &
+		pids="$pids $!"
+		i=$((i + 1))
+	done
+	ok=0
+	for pid in $pids; do wait "$pid" || ok=1; done
+	nc_tries=1
+	return $ok
+}
+
+# requeue: ethtool -L to $requeue queue pairs, then the peer must still answer.
+do_requeue() {
+	/sbin/ethtool -L eth0 combined "$requeue" || die "ethtool -L eth0 combined $requeue failed"
+	i=0
+	until ping -c 1 -W 1 "$peer" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -le 60 ] || die "no ping reply from $peer after ethtool -L combined $requeue"
+		sleep 0.2
+	done
+	say "VHD_REQUEUE_OK $(/sbin/ethtool -l eth0 | sed -n 's/^Combined:[[:space:]]*\([0-9]*\)/\1/p' | tr '\n' ' ')tries=$i"
+	# the peer may still be pinging us
+	sleep 5
 }
 
 # commands: the host's commands from /dev/ttyS1 until quit (restart mode)
@@ -194,8 +247,22 @@ b)
 	# busybox nc half-closes the connection when stdin ends, and the sender
 	# would then stop before it has sent everything.
 	mkfifo /tmp/hold
-	say "VHD_LISTEN port=$port"
-	nc -l -p "$port" <>/tmp/hold >/tmp/recv || die "nc -l exited $?"
+	say "VHD_LISTEN port=$port conns=$conns"
+	if [ "$conns" -gt 1 ]; then
+		i=0
+		pids=
+		while [ $i -lt "$conns" ]; do
+			nc -l -p $((port + i)) <>/tmp/hold >/tmp/recv.$i &
+			pids="$pids $!"
+			i=$((i + 1))
+		done
+		for pid in $pids; do wait "$pid" || die "an nc -l exited $?"; done
+		i=0
+		: >/tmp/recv
+		while [ $i -lt "$conns" ]; do cat /tmp/recv.$i >>/tmp/recv; i=$((i + 1)); done
+	else
+		nc -l -p "$port" <>/tmp/hold >/tmp/recv || die "nc -l exited $?"
+	fi
 	say "VHD_SIZE_RECV $(wc -c </tmp/recv)"
 	set -- $(sha256sum /tmp/recv)
 	say "VHD_SHA_RECV $1"
@@ -213,7 +280,11 @@ a)
 	say "VHD_PING_OK $(grep 'packets transmitted' /tmp/ping.out) retries=$i"
 
 	t0=$(cut -d' ' -f1 /proc/uptime)
-	send_file "$mib" || die "nc $peer $port failed 31 times"
+	if [ "$conns" -gt 1 ]; then
+		send_slices "$mib" "$conns" || die "a slice's nc to $peer failed 31 times"
+	else
+		send_file "$mib" || die "nc $peer $port failed 31 times"
+	fi
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	say "VHD_SENT $((mib))MiB start=$nc_start end=$t1 prepared_from=$t0 nc_tries=$nc_tries"
 	;;
@@ -222,6 +293,7 @@ a)
 	;;
 esac
 
+[ -z "$requeue" ] || do_requeue
 say "VHD_DONE ok uptime=$(cut -d' ' -f1 /proc/uptime)"
 poweroff -f
 sleep 10

@@ -24,6 +24,13 @@
 #   --smp N             VHD_SMP=1  vCPUs per guest; with --queues above it, a
 #                       Linux guest enables one queue pair per vCPU, and the
 #                       test checks (ethtool -l) that it enabled exactly N
+#   --conns N           VHD_CONNS=1  the file goes over N parallel TCP
+#                       connections (slices of it); with --queues, vhostd's
+#                       per-queue counters must then show traffic on at
+#                       least two queues of each guest
+#   --requeue N         VHD_REQUEUE=  after the transfer each guest runs
+#                       ethtool -L eth0 combined N and must still reach the
+#                       other (vhostd follows the queues the guest enables)
 #   --runtime-ports     VHD_RUNTIME_PORTS=1  vhostd starts with no --socket;
 #                       both ports are added with vhostctl add-port (and
 #                       must then be listed as up while the guests run)
@@ -48,6 +55,8 @@ EXPECT_OFFLOADS=${VHD_EXPECT_OFFLOADS:-0}
 RUNTIME_PORTS=${VHD_RUNTIME_PORTS:-0}
 QUEUES=${VHD_QUEUES:-1}
 SMP=${VHD_SMP:-1}
+CONNS=${VHD_CONNS:-1}
+REQUEUE=${VHD_REQUEUE:-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mib) MIB=${2:-}; shift ;;
@@ -56,8 +65,10 @@ while [ $# -gt 0 ]; do
 	--runtime-ports) RUNTIME_PORTS=1 ;;
 	--queues) QUEUES=${2:-}; shift ;;
 	--smp) SMP=${2:-}; shift ;;
+	--conns) CONNS=${2:-}; shift ;;
+	--requeue) REQUEUE=${2:-}; shift ;;
 	--timeout) TIMEOUT=${2:-}; shift ;;
-	*) fail "unknown argument '$1' (want --mib N, --mtu N, --expect-offloads, --queues N, --smp N, --runtime-ports, --timeout S)" ;;
+	*) fail "unknown argument '$1' (want --mib N, --mtu N, --expect-offloads, --queues N, --smp N, --conns N, --requeue N, --runtime-ports, --timeout S)" ;;
 	esac
 	shift
 done
@@ -65,6 +76,8 @@ case $MIB in '' | *[!0-9]* | 0) fail "--mib wants a positive number, not '$MIB'"
 case $TIMEOUT in '' | *[!0-9]* | 0) fail "--timeout wants a positive number of seconds, not '$TIMEOUT'" ;; esac
 case $QUEUES in [1-8]) ;; *) fail "--queues wants 1-8, not '$QUEUES'" ;; esac
 case $SMP in [1-8]) ;; *) fail "--smp wants 1-8, not '$SMP'" ;; esac
+case $CONNS in [1-9] | 1[0-6]) ;; *) fail "--conns wants 1-16, not '$CONNS'" ;; esac
+case $REQUEUE in '' | [1-8]) ;; *) fail "--requeue wants 1-8, not '$REQUEUE'" ;; esac
 case $MTU in '') ;; *[!0-9]*) fail "--mtu wants a number, not '$MTU'" ;; esac
 if [ -n "$MTU" ] && { [ "$MTU" -lt 68 ] || [ "$MTU" -gt 65535 ]; }; then
 	fail "--mtu wants 68-65535, not '$MTU'"
@@ -225,7 +238,7 @@ start_backend() {
 boot_guest() {
 	local name=$1 sock=$2 mac=$3 role=$4 ip=$5 peer=$6
 	gl_qemu "$name" "$mac" "path=$sock" \
-		"vhd_role=$role vhd_ip=$ip vhd_peer=$peer vhd_mib=$MIB vhd_port=$PORT vhd_watchdog=$TIMEOUT${MTU:+ vhd_mtu=$MTU}"
+		"vhd_role=$role vhd_ip=$ip vhd_peer=$peer vhd_mib=$MIB vhd_port=$PORT vhd_watchdog=$TIMEOUT${MTU:+ vhd_mtu=$MTU} vhd_conns=$CONNS${REQUEUE:+ vhd_requeue=$REQUEUE}"
 }
 
 # ---------------------------------------------------------------- the test
@@ -307,6 +320,15 @@ done
 progress "both guests powered off"
 
 grep -aq "VHD_PING_OK" "$D/a.serial" || die "guest a never printed VHD_PING_OK"
+if [ -n "$REQUEUE" ]; then
+	for g in a b; do
+		rq=$(marker $g 'VHD_REQUEUE_OK [0-9 ]+' | tr -d '\r')
+		set -- ${rq#VHD_REQUEUE_OK }
+		[ "${2:-}" = "$REQUEUE" ] ||
+			die "guest $g: after ethtool -L combined $REQUEUE: '${rq:-no VHD_REQUEUE_OK}'"
+	done
+	progress "both guests went to $REQUEUE queue pair(s) with ethtool -L and still reached each other"
+fi
 sha_sent=$(marker a 'VHD_SHA_SENT [0-9a-f]{64}' | cut -d' ' -f2)
 sha_recv=$(marker b 'VHD_SHA_RECV [0-9a-f]{64}' | cut -d' ' -f2)
 size_sent=$(marker a 'VHD_SIZE_SENT [0-9]+' | cut -d' ' -f2)
@@ -405,6 +427,23 @@ if [ "$BACKEND" = vhostd ]; then
 		progress "vhostd carried big frames: sender's average frame ${avg[0]} bytes (> 3000)"
 	fi
 	progress "vhostd stats: rx_pkts > 0 on both ports, errors=0, too_big=0"
+	if [ "$QUEUES" -gt 1 ] && [ "$CONNS" -gt 1 ]; then
+		# Each guest's queues: several flows each way, steered by flow on
+		# vhostd's side and by vCPU on the guest's, must use more than one.
+		for port in 0 1; do
+			line=$(grep -a "stats: port=$port " "$D/backend.log" | tail -n 1)
+			used=0 per=""
+			for ((q = 0; q < QUEUES; q++)); do
+				qrx=$(echo "$line" | sed -n "s/.* q${q}_rx=\([0-9]*\).*/\1/p")
+				qtx=$(echo "$line" | sed -n "s/.* q${q}_tx=\([0-9]*\).*/\1/p")
+				[ -n "$qrx" ] && [ -n "$qtx" ] || die "port $port: no q${q}_rx/q${q}_tx in '$line'"
+				per="$per q$q=$qrx/$qtx"
+				[ $((qrx + qtx)) -gt 0 ] && used=$((used + 1))
+			done
+			[ "$used" -ge 2 ] || die "port $port: traffic on $used queue(s) only (rx/tx:$per)"
+			progress "port $port: $used queues carried traffic (rx/tx:$per)"
+		done
+	fi
 
 	kill -INT "$BACKEND_PID"
 	wait_exit "$BACKEND_PID" 30 || die "vhostd still running 30 s after SIGINT"
