@@ -103,16 +103,21 @@ ip addr add "$ip/24" dev eth0 || die "ip addr add $ip/24 failed"
 ip link set eth0 up || die "ip link set eth0 up failed"
 say "VHD_NET_UP eth0 $ip mac=$(cat /sys/class/net/eth0/address) uptime=$(cut -d' ' -f1 /proc/uptime)"
 
-# send_file MIB: a fresh file of random data to $peer:$port with nc; prints
-# its size and sha256 first (also left in sent_size, sent_sha). Fails when
-# nc cannot connect 30 times.
-send_file() {
+# make_file MIB: /tmp/send, MIB MiB of random data; prints its size and
+# sha256 (also left in sent_size, sent_sha).
+make_file() {
 	head -c $(($1 * 1048576)) /dev/urandom >/tmp/send
 	sent_size=$(wc -c </tmp/send)
 	say "VHD_SIZE_SENT $sent_size"
 	set -- $(sha256sum /tmp/send)
 	sent_sha=$1
 	say "VHD_SHA_SENT $sent_sha"
+}
+
+# send_file MIB: a fresh file (make_file) to $peer:$port with nc. Fails
+# when nc cannot connect 30 times.
+send_file() {
+	make_file "$1"
 	# busybox nc returns once the receiver has read everything and closed;
 	# it fails only when the connection is refused (listener not up yet).
 	# nc_start: uptime when the attempt that succeeded began, so that the
@@ -132,12 +137,7 @@ send_file() {
 # port..port+N-1), slice i of the file on connection i.
 send_slices() {
 	n=$2
-	head -c $(($1 * 1048576)) /dev/urandom >/tmp/send
-	sent_size=$(wc -c </tmp/send)
-	say "VHD_SIZE_SENT $sent_size"
-	set -- $(sha256sum /tmp/send)
-	sent_sha=$1
-	say "VHD_SHA_SENT $sent_sha"
+	make_file "$1"
 	slice=$(((sent_size + n - 1) / n))
 	nc_start=$(cut -d' ' -f1 /proc/uptime)
 	i=0
