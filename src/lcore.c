@@ -477,7 +477,7 @@ worker_main(void *arg)
 		if (unlikely(!rte_ring_empty(w->ctrl)))
 			handle_ctrl(w);
 		if (poll_idle) {
-			/* a full pass over every port, which also rebuilds the busy list */
+			/* a full pass over every unit, which also rebuilds the busy list */
 			w->full_pass_next = false;
 			w->nbusy = 0;
 			for (i = 0; i < w->nunits; i++)
