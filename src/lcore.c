@@ -28,6 +28,7 @@
 #include "vhostd/fwd.h"
 #include "vhostd/handover.h"
 #include "vhostd/lcore.h"
+#include "vhostd/pool.h"
 #include "vhostd/log.h"
 #include "vhostd/mac_table.h"
 #include "vhostd/port_ops.h"
@@ -149,7 +150,7 @@ out_flush_one(struct worker *w, uint16_t unit)
 		return;
 	/* a pair's peer slot may be empty, or being set up for a new port */
 	if (unlikely(!vhd_port_is_present(p))) {
-		rte_pktmbuf_free_bulk(b->pkts, b->n);
+		vhd_mbuf_free_bulk(b->pkts, b->n);
 		__atomic_store_n(&w->load.no_port_drops, w->load.no_port_drops + b->n,
 				 __ATOMIC_RELAXED);
 		b->n = 0;
@@ -172,7 +173,7 @@ out_flush_one(struct worker *w, uint16_t unit)
 	sent = rte_ring_enqueue_burst_elem(workers[owner].inbound, items, sizeof(items[0]),
 					   b->n, NULL);
 	if (unlikely(sent < b->n)) {
-		rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);
+		vhd_mbuf_free_bulk(&b->pkts[sent], b->n - sent);
 		__atomic_fetch_add(&p->ring_full_drops, b->n - sent, __ATOMIC_RELAXED);
 	}
 	b->n = 0;
@@ -230,7 +231,7 @@ flood(struct worker *w, uint16_t src_port, struct rte_mbuf *m)
 		    vhd_fwd_port_in_vlan(i, m->vlan_tci))
 			targets[n++] = i;
 	if (n == 0) {
-		rte_pktmbuf_free(m);
+		vhd_mbuf_free(m);
 		return;
 	}
 	/* one reference per destination, on every segment: each transmit frees its own */
@@ -250,7 +251,7 @@ dispatch(struct worker *w, uint16_t src_port, struct rte_mbuf **pkts, uint16_t n
 		if (dst[i] == VHD_FWD_FLOOD)
 			flood(w, src_port, pkts[i]);
 		else if (unlikely(dst[i] == VHD_FWD_DROP))
-			rte_pktmbuf_free(pkts[i]);
+			vhd_mbuf_free(pkts[i]);
 		else
 			out_push(w, dest_unit(dst[i], pkts[i]), pkts[i]);
 	}
@@ -350,7 +351,7 @@ drain_inbound(struct worker *w)
 		/* sent to a port removed since: never to the one in its slot now */
 		if (unlikely(items[i].gen != __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) ||
 			     p->unit_lcore[items[i].queue] != w->lcore_id)) {
-			rte_pktmbuf_free(items[i].m);
+			vhd_mbuf_free(items[i].m);
 			__atomic_store_n(&w->load.no_port_drops, w->load.no_port_drops + 1,
 					 __ATOMIC_RELAXED);
 			continue;
@@ -631,11 +632,11 @@ worker_drop_all(struct worker *w)
 	uint16_t i;
 
 	for (i = 0; i < MAX_UNITS; i++) {
-		rte_pktmbuf_free_bulk(w->out[i].pkts, w->out[i].n);
+		vhd_mbuf_free_bulk(w->out[i].pkts, w->out[i].n);
 		w->out[i].n = 0;
 	}
 	while (rte_ring_dequeue_elem(w->inbound, &item, sizeof(item)) == 0)
-		rte_pktmbuf_free(item.m);
+		vhd_mbuf_free(item.m);
 }
 
 void

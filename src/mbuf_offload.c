@@ -16,6 +16,7 @@
 
 #include "vhostd/mbuf_offload.h"
 #include "vhostd/net_hdr.h"
+#include "vhostd/pool.h"
 
 bool
 vhd_mbuf_is_shared(const struct rte_mbuf *m)
@@ -41,9 +42,12 @@ vhd_mbuf_private(struct rte_mbuf *m, struct rte_mempool *pool)
 		return m;
 	/* the data, ol_flags and the l2/l3/l4 lengths, tso_segsz */
 	c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
-	if (c == NULL)
+	if (c == NULL) {
+		VHD_POOL_COUNT(alloc_fail, 1);
 		return NULL;
-	rte_pktmbuf_free(m);
+	}
+	VHD_POOL_COUNT(alloc, c->nb_segs);
+	vhd_mbuf_free(m);
 	return c;
 }
 
@@ -145,11 +149,11 @@ seg_build(const struct rte_mbuf *m, const uint8_t *hdrs, uint32_t hdrs_len, uint
 	struct rte_mbuf *head, *last;
 	uint32_t done = 0;
 
-	head = rte_pktmbuf_alloc(pool);
+	head = vhd_mbuf_alloc(pool);
 	if (head == NULL)
 		return NULL;
 	if (rte_pktmbuf_tailroom(head) < hdrs_len) {
-		rte_pktmbuf_free(head);
+		vhd_mbuf_free(head);
 		return NULL;
 	}
 	memcpy(rte_pktmbuf_mtod(head, uint8_t *), hdrs, hdrs_len);
@@ -161,10 +165,10 @@ seg_build(const struct rte_mbuf *m, const uint8_t *hdrs, uint32_t hdrs_len, uint
 		uint32_t n;
 
 		if (rte_pktmbuf_tailroom(last) == 0) {
-			struct rte_mbuf *next = rte_pktmbuf_alloc(pool);
+			struct rte_mbuf *next = vhd_mbuf_alloc(pool);
 
 			if (next == NULL) {
-				rte_pktmbuf_free(head);
+				vhd_mbuf_free(head);
 				return NULL;
 			}
 			last->next = next;

@@ -75,3 +75,20 @@ vhd_pools_in_use(void)
 			n += rte_mempool_in_use_count(pools[i]);
 	return n;
 }
+
+unsigned int
+vhd_pools_cache_len(unsigned int lcore)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < RTE_MAX_NUMA_NODES; i++) {
+		struct rte_mempool_cache *c;
+
+		if (pools[i] == NULL)
+			continue;
+		c = rte_mempool_default_cache(pools[i], lcore);
+		if (c != NULL)
+			n += __atomic_load_n(&c->len, __ATOMIC_RELAXED);
+	}
+	return n;
+}

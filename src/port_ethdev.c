@@ -108,6 +108,8 @@ ethdev_rx_burst(struct vhd_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t
 	got = rte_eth_rx_burst(u->eth_port, q, pkts, n);
 	if (got == 0)
 		return 0;
+	/* the PMD's buffers are vhostd's from here (pool.h) */
+	vhd_pool_count_pmd(pkts, got, true);
 	for (i = 0; i < got; i++) {
 		bytes += pkts[i]->pkt_len;
 		/* the switch takes a trunk's VLAN from vlan_tci (fwd.c) */
@@ -124,7 +126,8 @@ static void
 txq_flush(struct uplink *u, struct tx_queue *q)
 {
 	uint32_t len[VHD_BURST_MAX];
-	uint64_t bytes = 0;
+	uint16_t segs[VHD_BURST_MAX];
+	uint64_t bytes = 0, out_segs = 0;
 	uint16_t n = q->n, done = 0, sent, i;
 
 	if (n == 0)
@@ -142,22 +145,28 @@ txq_flush(struct uplink *u, struct tx_queue *q)
 			done += ok;
 			if (done == n)
 				break;
-			rte_pktmbuf_free(q->pkts[done]);
+			vhd_mbuf_free(q->pkts[done]);
 			ADD(u->drops, 1);
 			memmove(&q->pkts[done], &q->pkts[done + 1], (n - done - 1) * sizeof(q->pkts[0]));
 			n--;
 		}
 	}
 	/* the device may free a frame as soon as it has it */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		len[i] = q->pkts[i]->pkt_len;
+		segs[i] = q->pkts[i]->nb_segs;
+	}
 	sent = rte_eth_tx_burst(u->eth_port, 0, q->pkts, n);
-	for (i = 0; i < sent; i++)
+	for (i = 0; i < sent; i++) {
 		bytes += len[i];
+		out_segs += segs[i];
+	}
+	/* the PMD's to free from here (pool.h) */
+	VHD_POOL_COUNT(freed, out_segs);
 	ADD(u->tx_pkts, sent);
 	ADD(u->tx_bytes, bytes);
 	if (unlikely(sent < n)) {
-		rte_pktmbuf_free_bulk(&q->pkts[sent], n - sent);
+		vhd_mbuf_free_bulk(&q->pkts[sent], n - sent);
 		ADD(u->drops, n - sent);
 	}
 }
@@ -181,7 +190,7 @@ txq_push_tagged(struct uplink *u, struct tx_queue *q, struct rte_mbuf *m)
 	if ((m->ol_flags & RTE_MBUF_F_TX_VLAN) && !(u->tx_hw & RTE_ETH_TX_OFFLOAD_VLAN_INSERT)) {
 		if (unlikely(rte_vlan_insert(&m) != 0)) {
 			ADD(u->drops, 1);
-			rte_pktmbuf_free(m);
+			vhd_mbuf_free(m);
 			return;
 		}
 		m->ol_flags &= ~RTE_MBUF_F_TX_VLAN;
@@ -222,7 +231,7 @@ tx_tso(struct uplink *u, struct tx_queue *q, struct rte_mbuf *m)
 	if (unlikely(seg_size == 0)) {
 		/* headers alone fill the MTU */
 		ADD(u->too_big, 1);
-		rte_pktmbuf_free(m);
+		vhd_mbuf_free(m);
 		return;
 	}
 	nsegs = vhd_mbuf_seg_count(m, seg_size);
@@ -237,7 +246,7 @@ tx_tso(struct uplink *u, struct tx_queue *q, struct rte_mbuf *m)
 			txq_push_tagged(u, q, segs[i]);
 		first += made;
 	}
-	rte_pktmbuf_free(m);
+	vhd_mbuf_free(m);
 }
 
 /*
@@ -256,7 +265,7 @@ ethdev_tx_burst(struct vhd_port *p, uint16_t txq, struct rte_mbuf **pkts, uint16
 	RTE_SET_USED(txq); /* one queue pair */
 	if (unlikely(p->unit_active[0] == NULL)) {
 		ADD(u->drops, n);
-		rte_pktmbuf_free_bulk(pkts, n);
+		vhd_mbuf_free_bulk(pkts, n);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -267,7 +276,7 @@ ethdev_tx_burst(struct vhd_port *p, uint16_t txq, struct rte_mbuf **pkts, uint16
 			     (m->pkt_len > u->max_frame ||
 			      (m->nb_segs > 1 && !(u->tx_hw & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))))) {
 			ADD(u->too_big, 1);
-			rte_pktmbuf_free(m);
+			vhd_mbuf_free(m);
 			continue;
 		}
 		if (likely(!(ol & (VHD_MBUF_TX_OFFLOADS | RTE_MBUF_F_TX_VLAN)))) {
@@ -282,7 +291,7 @@ ethdev_tx_burst(struct vhd_port *p, uint16_t txq, struct rte_mbuf **pkts, uint16
 		c = vhd_mbuf_private(m, u->pool);
 		if (unlikely(c == NULL)) {
 			ADD(u->drops, 1);
-			rte_pktmbuf_free(m);
+			vhd_mbuf_free(m);
 			continue;
 		}
 		if ((ol & VHD_MBUF_TX_OFFLOADS) && !hw_takes(u, c))

@@ -8,6 +8,7 @@
 #include <rte_common.h>
 #include <rte_mbuf.h>
 
+#include "vhostd/pool.h"
 #include "vhostd/port.h"
 #include "vhostd/port_ops.h"
 #include "vhostd/registry.h"
@@ -44,7 +45,7 @@ vhost_tx_burst(struct vhd_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t 
 	else
 		__atomic_fetch_add(&p->tx_down_drops, n, __ATOMIC_RELAXED);
 	/* copied into the guest, or dropped: either way ours to free */
-	rte_pktmbuf_free_bulk(pkts, n);
+	vhd_mbuf_free_bulk(pkts, n);
 }
 
 static void

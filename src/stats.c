@@ -89,6 +89,57 @@ print_lcore_load(FILE *out)
 	}
 }
 
+/*
+ * Which pool counter slots to show: every worker lcore, and any other slot
+ * (main lcore, control thread, threads with no lcore id) that counted
+ * something. Returns how many, worker lcores first.
+ */
+static unsigned int
+pool_slots(unsigned int *slots)
+{
+	struct vhd_lcore_load load[RTE_MAX_LCORE];
+	bool shown[RTE_MAX_LCORE + 1] = {false};
+	struct vhd_pool_counts c;
+	unsigned int n, i, k = 0;
+
+	n = vhd_lcores_load(load, RTE_DIM(load));
+	for (i = 0; i < n; i++) {
+		slots[k++] = load[i].lcore_id;
+		shown[load[i].lcore_id] = true;
+	}
+	for (i = 0; i <= VHD_POOL_SLOT_OTHER; i++) {
+		if (shown[i])
+			continue;
+		vhd_pool_counts_read(i, &c);
+		if (c.alloc != 0 || c.freed != 0 || c.alloc_fail != 0)
+			slots[k++] = i;
+	}
+	return k;
+}
+
+/* "stats: pool" lines: see pool.h for what is counted. */
+static void
+print_pool(FILE *out)
+{
+	unsigned int slots[RTE_MAX_LCORE + 1];
+	struct vhd_pool_counts c;
+	unsigned int n, i;
+
+	n = pool_slots(slots);
+	for (i = 0; i < n; i++) {
+		vhd_pool_counts_read(slots[i], &c);
+		if (slots[i] == VHD_POOL_SLOT_OTHER)
+			fprintf(out, "stats: pool lcore=other");
+		else
+			fprintf(out, "stats: pool lcore=%u", slots[i]);
+		fprintf(out,
+			" alloc=%" PRIu64 " alloc_fail=%" PRIu64 " freed=%" PRIu64 " in_flight=%" PRId64
+			" cache=%u\n",
+			c.alloc, c.alloc_fail, c.freed, (int64_t)(c.alloc - c.freed),
+			slots[i] == VHD_POOL_SLOT_OTHER ? 0 : vhd_pools_cache_len(slots[i]));
+	}
+}
+
 /* Packets dropped because their port was gone (lcore.c), over all lcores. */
 static uint64_t
 no_port_drops(void)
@@ -135,6 +186,7 @@ vhd_stats_print(FILE *out)
 	fprintf(out, "stats: daemon mbufs_in_use=%u rss_kib=%lu ports=%u no_port_drops=%" PRIu64 "\n",
 		vhd_pools_in_use(), rss_kib(), vhd_ports_count(), no_port_drops());
 	print_lcore_load(out);
+	print_pool(out);
 	vhd_ports_lock();
 	for (i = 0; i < vhd_nports; i++) {
 		const struct vhd_port *p = &vhd_ports[i];
@@ -374,6 +426,43 @@ telemetry_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* Telemetry "/vhostd/pool": print_pool()'s counters, one dict per lcore. */
+static int
+telemetry_pool(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	unsigned int slots[RTE_MAX_LCORE + 1];
+	struct vhd_pool_counts c;
+	unsigned int n, i;
+	char name[16];
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	n = pool_slots(slots);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "mbufs_in_use", vhd_pools_in_use());
+	for (i = 0; i < n; i++) {
+		struct rte_tel_data *l = rte_tel_data_alloc();
+
+		if (l == NULL)
+			return -ENOMEM;
+		vhd_pool_counts_read(slots[i], &c);
+		rte_tel_data_start_dict(l);
+		rte_tel_data_add_dict_u64(l, "alloc", c.alloc);
+		rte_tel_data_add_dict_u64(l, "alloc_fail", c.alloc_fail);
+		rte_tel_data_add_dict_u64(l, "freed", c.freed);
+		rte_tel_data_add_dict_int(l, "in_flight", (int)(int64_t)(c.alloc - c.freed));
+		rte_tel_data_add_dict_u64(l, "cache",
+					  slots[i] == VHD_POOL_SLOT_OTHER ? 0 :
+					  vhd_pools_cache_len(slots[i]));
+		if (slots[i] == VHD_POOL_SLOT_OTHER)
+			snprintf(name, sizeof(name), "other");
+		else
+			snprintf(name, sizeof(name), "lcore%u", slots[i]);
+		rte_tel_data_add_dict_container(d, name, l, 0);
+	}
+	return 0;
+}
+
 void
 vhd_stats_telemetry_register(void)
 {
@@ -385,4 +474,6 @@ vhd_stats_telemetry_register(void)
 				   "mbufs in use, ports, resident memory. No parameters.");
 	rte_telemetry_register_cmd("/vhostd/lcores", telemetry_lcores,
 				   "Per-lcore busy/idle TSC cycles, busy loops, packets. No parameters.");
+	rte_telemetry_register_cmd("/vhostd/pool", telemetry_pool,
+				   "Per-lcore mbufs allocated, failed, freed, in flight, cached. No parameters.");
 }

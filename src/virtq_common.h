@@ -26,6 +26,7 @@
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
+#include "vhostd/pool.h"
 #include "vhostd/virtq.h"
 
 /* Ethernet header: anything shorter cannot be forwarded. */
@@ -224,7 +225,7 @@ pieces_to_mbuf_chain(const struct pkt_pieces *pc, struct rte_mbuf *m, struct rte
 	/* the chain must still fit mbuf_pieces() on its way out */
 	if (unlikely(nextra >= PIECES_MAX))
 		return RC_TOO_BIG;
-	if (unlikely(rte_pktmbuf_alloc_bulk(mp, segs, nextra) != 0))
+	if (unlikely(vhd_mbuf_alloc_bulk(mp, segs, nextra) != 0))
 		return RC_NO_MBUF;
 	for (i = 0; i < nextra; i++) {
 		cur->next = segs[i];

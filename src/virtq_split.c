@@ -414,7 +414,7 @@ mbuf_take_offloads(struct vhd_virtq *vq, const struct virtio_net_hdr *net, struc
 	if (likely(rc == 0))
 		return 0;
 	if (m->next != NULL) {
-		rte_pktmbuf_free(m->next);
+		vhd_mbuf_free(m->next);
 		m->next = NULL;
 	}
 	rte_pktmbuf_reset(m);
@@ -448,7 +448,7 @@ rx_burst_cut(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t n, uint16_t 
 	     uint16_t used_idx)
 {
 	vq->stats.no_mbuf++;
-	rte_pktmbuf_free_bulk(&pkts[npkts], n - npkts);
+	vhd_mbuf_free_bulk(&pkts[npkts], n - npkts);
 	vq->last_avail_idx += i;
 	vq->stats.packets += npkts;
 	if (i > 0)
@@ -474,7 +474,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 	if (unlikely(n == 0))
 		return 0;
 	prefetch_sources(vq, n, hdr_len, heads, NULL);
-	if (unlikely(rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)) {
+	if (unlikely(vhd_mbuf_alloc_bulk(mp, pkts, n) != 0)) {
 		vq->stats.no_mbuf++;
 		return 0;
 	}
@@ -497,7 +497,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 	vq->last_avail_idx += n;
 	vq->stats.packets += npkts;
 	if (npkts < n)
-		rte_pktmbuf_free_bulk(&pkts[npkts], n - npkts);
+		vhd_mbuf_free_bulk(&pkts[npkts], n - npkts);
 	used_ring_publish(vq, used_idx);
 	return npkts;
 }
