@@ -36,6 +36,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "vhostd/clock.h"
 #include "vhostd/config.h"
 #include "vhostd/control.h"
 #include "vhostd/log.h"
@@ -79,15 +80,6 @@ static struct {
 	int register_rc;  /* 0, or the negative errno rte_thread_register() failed with */
 	struct client clients[MAX_CLIENTS];
 } ctl = {.listen_fd = -1, .wake_fd = -1};
-
-static double
-now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Answers */
@@ -700,7 +692,7 @@ client_process(struct client *c)
 		}
 		memmove(c->in, c->in + used, c->in_len - used);
 		c->in_len -= used;
-		c->last_progress = now_monotonic();
+		c->last_progress = vhd_now_monotonic();
 	}
 	if (!client_pending(c) && !c->closing && c->eof) {
 		if (c->in_len > 0)
@@ -730,7 +722,7 @@ client_read(struct client *c)
 		c->eof = true;
 		return 0;
 	}
-	c->last_progress = now_monotonic();
+	c->last_progress = vhd_now_monotonic();
 	c->in_len += n;
 	if (c->in_len == VHD_CONTROL_MAX_LINE && memchr(c->in, '\n', c->in_len) == NULL) {
 		VHD_LOG(INFO, "client %d: request %lu longer than %d bytes: closing", c->fd,
@@ -767,7 +759,7 @@ accept_clients(void)
 		}
 		memset(&ctl.clients[i], 0, sizeof(ctl.clients[i]));
 		ctl.clients[i].fd = fd;
-		ctl.clients[i].last_progress = now_monotonic();
+		ctl.clients[i].last_progress = vhd_now_monotonic();
 	}
 	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		VHD_LOG(WARNING, "accept: %s", strerror(errno));
@@ -825,7 +817,7 @@ control_main(void *arg)
 			break;
 		if (pfd[1].revents & POLLIN)
 			accept_clients();
-		now = now_monotonic();
+		now = vhd_now_monotonic();
 		for (i = 2; i < n; i++) {
 			struct client *c = &ctl.clients[idx[i]];
 			short ev = pfd[i].revents;

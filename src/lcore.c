@@ -25,6 +25,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "vhostd/clock.h"
 #include "vhostd/fwd.h"
 #include "vhostd/handover.h"
 #include "vhostd/lcore.h"
@@ -674,15 +675,6 @@ vhd_lcores_free(void)
 	}
 }
 
-static double
-now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * Sends a request to the port's lcore and waits until the lcore applied it.
  * With a timeout, a request still unclaimed by then is cancelled and never
@@ -694,7 +686,7 @@ handover(struct vhd_port *p, uint16_t q, enum ctrl_type type, struct vhd_dev_sna
 	 double timeout_s)
 {
 	struct ctrl_msg msg = {.type = type, .port_id = p->id, .queue = q, .snap = snap};
-	double start = now_monotonic(), next_log = start + HANDOVER_LOG_EVERY_S;
+	double start = vhd_now_monotonic(), next_log = start + HANDOVER_LOG_EVERY_S;
 	unsigned int lcore = p->unit_lcore[q];
 
 	msg.request = vhd_handover_post(p);
@@ -711,7 +703,7 @@ handover(struct vhd_port *p, uint16_t q, enum ctrl_type type, struct vhd_dev_sna
 	while (rte_ring_enqueue_elem(workers[lcore].ctrl, &msg, sizeof(msg)) != 0)
 		usleep(100);
 	while (!vhd_handover_is_done(p, msg.request)) {
-		double now = now_monotonic();
+		double now = vhd_now_monotonic();
 
 		if (timeout_s > 0 && now - start >= timeout_s) {
 			if (vhd_handover_cancel(p, msg.request)) {

@@ -20,6 +20,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "vhostd/clock.h"
 #include "vhostd/config.h"
 #include "vhostd/control.h"
 #include "vhostd/fwd.h"
@@ -126,25 +127,16 @@ remove_runtime_dir(const char *dir)
 	rmdir(dir);
 }
 
-static double
-now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 control_loop(const struct vhd_config *cfg, struct vhd_mac_table *mac)
 {
-	double start = now_monotonic(), last_second = start, last_stats = start;
+	double start = vhd_now_monotonic(), last_second = start, last_stats = start;
 
 	while (!quit) {
 		double now;
 
 		usleep(100 * 1000);
-		now = now_monotonic();
+		now = vhd_now_monotonic();
 		if (now - last_second >= 1.0) {
 			last_second = now;
 			vhd_stats_report_errors();

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "vhostd/clock.h"
 #include "vhostd/control.h"
 
 #define EXIT_REFUSED 1
@@ -240,15 +241,6 @@ static const struct command commands[] = {
 /* ---------------------------------------------------------------------- */
 /* Talking to vhostd */
 
-static double
-now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int
 unreachable(const char *path, const char *what)
 {
@@ -261,7 +253,7 @@ static int
 ask(const char *path, json_t *req, unsigned int timeout_s, json_t **ans)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	double deadline = now_monotonic() + timeout_s;
+	double deadline = vhd_now_monotonic() + timeout_s;
 	char *line, *buf = NULL, *nl = NULL;
 	size_t len = 0, cap = 0, off = 0;
 	json_error_t jerr;
@@ -303,7 +295,7 @@ ask(const char *path, json_t *req, unsigned int timeout_s, json_t **ans)
 	off = 0;
 	while (nl == NULL) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		double left = deadline - now_monotonic();
+		double left = deadline - vhd_now_monotonic();
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) == 0) {
