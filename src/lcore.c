@@ -291,6 +291,9 @@ poll_unit_direct(struct worker *w, struct vhd_port *p, uint16_t q)
 		return -1;
 	if (p->vq[2 * q + 1].desc == NULL)
 		return 0;
+	/* one copy needs both rings in one layout; else the mbuf path */
+	if (!vhd_virtq_can_forward(&p->vq[2 * q + 1], &peer->vq[2 * pq]))
+		return -1;
 	/* keep the order: what the mbuf path queued for the peer goes first */
 	out_flush_one(w, UNIT(peer->id, pq));
 	return vhd_virtq_forward_burst(&p->vq[2 * q + 1], &peer->vq[2 * pq], VHD_BURST_MAX);

@@ -84,10 +84,13 @@ vhost_detach(struct vhd_port *p, uint16_t q)
 
 	/* the registry writes these back, so a reconnect resumes here */
 	for (r = 2 * q; r < 2 * q + 2 && r < snap->nr_vrings; r++) {
-		snap->final_avail_idx[r] = p->vq[r].desc ? p->vq[r].last_avail_idx :
-							   snap->vring[r].last_avail_idx;
-		snap->final_used_idx[r] = p->vq[r].desc ? p->vq[r].last_used_idx :
-							  snap->vring[r].last_used_idx;
+		if (p->vq[r].desc != NULL) {
+			vhd_virtq_positions(&p->vq[r], &snap->final_avail_idx[r],
+					    &snap->final_used_idx[r]);
+		} else {
+			snap->final_avail_idx[r] = snap->vring[r].last_avail_idx;
+			snap->final_used_idx[r] = snap->vring[r].last_used_idx;
+		}
 		p->vq[r].desc = NULL;
 	}
 }

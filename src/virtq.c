@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The virtqueue's entry points (include/vhostd/virtq.h): set-up from the
- * negotiated features, and the bursts, which go straight to the ring
- * layout's code. Every queue is a split ring today (virtq_split.c); a packed
- * ring would be a sibling file, picked here once per burst from the features
- * stored at init, so that neither layout tests for the other per packet.
+ * negotiated features, and the bursts, which call the queue's ring layout
+ * (virtq_common.h), picked once at init: neither layout tests for the other
+ * per packet.
  */
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -32,14 +31,18 @@ vhd_desc_error_name(enum vhd_desc_error e)
 int
 vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features)
 {
+	const struct vhd_virtq_layout *layout = &vhd_split_layout;
 	int rc;
 
 	if (vq->mem == NULL)
 		return -EINVAL;
+	if (virtio_features & (1ULL << VIRTIO_F_RING_PACKED))
+		return -EINVAL;
 	/* checks the ring before anything changes: a refused queue is left alone */
-	rc = vhd_split_init(vq);
+	rc = layout->init(vq);
 	if (rc < 0)
 		return rc;
+	vq->layout = layout;
 	vq->flags = 0;
 	if (virtio_features & (1ULL << VIRTIO_NET_F_MRG_RXBUF))
 		vq->flags |= VHD_VQ_F_MRG_RXBUF;
@@ -68,17 +71,29 @@ uint16_t
 vhd_virtq_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts,
 		   uint16_t count)
 {
-	return vhd_split_rx_burst(vq, mp, pkts, count);
+	return vq->layout->rx_burst(vq, mp, pkts, count);
 }
 
 uint16_t
 vhd_virtq_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count)
 {
-	return vhd_split_tx_burst(vq, pkts, count);
+	return vq->layout->tx_burst(vq, pkts, count);
 }
 
 uint16_t
 vhd_virtq_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count)
 {
-	return vhd_split_forward_burst(from, to, count);
+	return from->layout->forward_burst(from, to, count);
+}
+
+void
+vhd_virtq_positions(const struct vhd_virtq *vq, uint16_t *avail_idx, uint16_t *used_idx)
+{
+	vq->layout->positions(vq, avail_idx, used_idx);
+}
+
+bool
+vhd_virtq_can_forward(const struct vhd_virtq *from, const struct vhd_virtq *to)
+{
+	return from->layout == to->layout;
 }

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
@@ -350,13 +351,47 @@ prefetch_guest_write(struct vhd_virtq *vq, uint64_t gpa, uint32_t len)
 }
 
 /*
- * What each ring layout provides; virtq.c picks the layout. Same contracts
- * as the vhd_virtq_* functions of the same names.
+ * Interrupts the guest through its callfd, if it has one. The ring code
+ * decides whether the guest wants it (its flags or event index) after a full
+ * barrier behind the publish.
  */
-int vhd_split_init(struct vhd_virtq *vq);
-uint16_t vhd_split_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp,
-			    struct rte_mbuf **pkts, uint16_t count);
-uint16_t vhd_split_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count);
-uint16_t vhd_split_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count);
+static __rte_always_inline void
+virtq_interrupt(struct vhd_virtq *vq)
+{
+	static const uint64_t one = 1;
+
+	if (vq->callfd < 0)
+		return;
+	/*
+	 * Odd while the write is under way: a frontend can make its eventfd
+	 * block, and the lcore watchdog interrupts a write that stays odd.
+	 */
+	__atomic_store_n(&vq->notify_seq, vq->notify_seq + 1, __ATOMIC_RELAXED);
+	if (write(vq->callfd, &one, sizeof(one)) == sizeof(one))
+		vq->stats.interrupts++;
+	else
+		vq->stats.interrupts_failed++;
+	__atomic_store_n(&vq->notify_seq, vq->notify_seq + 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * What a ring layout provides; vhd_virtq_init() picks one per queue from the
+ * negotiated features, and the bursts call through it. Same contracts as the
+ * vhd_virtq_* functions of the same names.
+ */
+struct vhd_virtq_layout {
+	const char *name;
+	/* checks the ring fields of vq and tells the guest not to kick */
+	int (*init)(struct vhd_virtq *vq);
+	uint16_t (*rx_burst)(struct vhd_virtq *vq, struct rte_mempool *mp,
+			     struct rte_mbuf **pkts, uint16_t count);
+	uint16_t (*tx_burst)(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count);
+	/* from and to have this layout */
+	uint16_t (*forward_burst)(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count);
+	/* where the ring stands, as librte_vhost's vring base wants it */
+	void (*positions)(const struct vhd_virtq *vq, uint16_t *avail_idx, uint16_t *used_idx);
+};
+
+extern const struct vhd_virtq_layout vhd_split_layout;
 
 #endif /* VHOSTD_VIRTQ_COMMON_H */

@@ -3,7 +3,7 @@
  * The split-ring layout (virtio 1.0 section 2.6): descriptor chains, the avail
  * ring, the used ring with its shadow, and the bursts over them. Layout-
  * neutral pieces are in virtq_common.h, the virtio-net header in net_hdr.h;
- * virtq.c calls the vhd_split_* entry points.
+ * virtq.c calls them through vhd_split_layout.
  *
  * Security model: everything read from guest memory (avail ring, descriptors,
  * indirect tables) may be garbage or may change while we read it. Each field
@@ -42,18 +42,20 @@ vhd_virtq_rings_check(const struct vhd_mem_table *mem, const struct vring_desc *
 	/* alignments of virtio 1.0 section 2.6 */
 	if (((uintptr_t)desc & 15) || ((uintptr_t)avail & 1) || ((uintptr_t)used & 3))
 		return -EINVAL;
-	/* only the fields the datapath touches: no event idx is negotiated */
+	/* each part whole, with the event index behind its ring (used_event, avail_event) */
 	if (!vhd_mem_host_range_ok(mem, desc, (uint64_t)size * sizeof(*desc)) ||
 	    !vhd_mem_host_range_ok(mem, avail,
-				   sizeof(*avail) + (uint64_t)size * sizeof(avail->ring[0])) ||
+				   sizeof(*avail) + (uint64_t)size * sizeof(avail->ring[0]) +
+					   sizeof(uint16_t)) ||
 	    !vhd_mem_host_range_ok(mem, used,
-				   sizeof(*used) + (uint64_t)size * sizeof(used->ring[0])))
+				   sizeof(*used) + (uint64_t)size * sizeof(used->ring[0]) +
+					   sizeof(uint16_t)))
 		return -EINVAL;
 	return 0;
 }
 
-int
-vhd_split_init(struct vhd_virtq *vq)
+static int
+split_init(struct vhd_virtq *vq)
 {
 	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL)
 		return -EINVAL;
@@ -194,8 +196,6 @@ used_ring_put(struct vhd_virtq *vq, uint16_t used_idx, uint32_t id, uint32_t len
 static __rte_always_inline void
 used_ring_publish(struct vhd_virtq *vq, uint16_t used_idx)
 {
-	static const uint64_t one = 1;
-
 	used_shadow_flush(vq);
 	/* release: the guest must see the entries before the index */
 	__atomic_store_n(&vq->used->idx, used_idx, __ATOMIC_RELEASE);
@@ -207,18 +207,7 @@ used_ring_publish(struct vhd_virtq *vq, uint16_t used_idx)
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) & VRING_AVAIL_F_NO_INTERRUPT)
 		return;
-	if (vq->callfd < 0)
-		return;
-	/*
-	 * Odd while the write is under way: a frontend can make its eventfd
-	 * block, and the lcore watchdog interrupts a write that stays odd.
-	 */
-	__atomic_store_n(&vq->notify_seq, vq->notify_seq + 1, __ATOMIC_RELAXED);
-	if (write(vq->callfd, &one, sizeof(one)) == sizeof(one))
-		vq->stats.interrupts++;
-	else
-		vq->stats.interrupts_failed++;
-	__atomic_store_n(&vq->notify_seq, vq->notify_seq + 1, __ATOMIC_RELAXED);
+	virtq_interrupt(vq);
 }
 
 /* Entries the guest made available, or -1 when avail->idx is implausible. */
@@ -868,9 +857,9 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
  * the device is polled (vhd_virtq_init, vhd_virtq_set_mtu), so each branch
  * below always goes the same way for a device.
  */
-uint16_t
-vhd_split_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts,
-		   uint16_t count)
+static uint16_t
+split_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts,
+	       uint16_t count)
 {
 	bool offload = vq->flags & VHD_VQ_F_OFFLOAD;
 
@@ -880,8 +869,8 @@ vhd_split_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf
 	return rx_burst(vq, mp, pkts, count, vq->hdr_len, offload);
 }
 
-uint16_t
-vhd_split_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count)
+static uint16_t
+split_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count)
 {
 	bool mtu = vq->max_frame < VHD_MAX_FRAME_LEN;
 
@@ -891,8 +880,8 @@ vhd_split_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count)
 	return tx_burst(vq, pkts, count, vq->hdr_len, true);
 }
 
-uint16_t
-vhd_split_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count)
+static uint16_t
+split_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count)
 {
 	bool mtu = to->max_frame < VHD_MAX_FRAME_LEN;
 	bool offload = from->flags & VHD_VQ_F_OFFLOAD;
@@ -909,3 +898,19 @@ vhd_split_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t c
 	}
 	return forward_burst(from, to, count, from->hdr_len, to->hdr_len, true, offload);
 }
+
+static void
+split_positions(const struct vhd_virtq *vq, uint16_t *avail_idx, uint16_t *used_idx)
+{
+	*avail_idx = vq->last_avail_idx;
+	*used_idx = vq->last_used_idx;
+}
+
+const struct vhd_virtq_layout vhd_split_layout = {
+	.name = "split",
+	.init = split_init,
+	.rx_burst = split_rx_burst,
+	.tx_burst = split_tx_burst,
+	.forward_burst = split_forward_burst,
+	.positions = split_positions,
+};

@@ -26,10 +26,21 @@
 
 /* What the control plane learned about a running device: never changed once sent. */
 struct vhd_vring_info {
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
+	/* as in struct vhd_virtq: a split or a packed ring; desc NULL: not polled */
+	union {
+		struct vring_desc *desc;
+		struct vring_packed_desc *desc_packed;
+	};
+	union {
+		struct vring_avail *avail;
+		struct vring_packed_desc_event *driver_event;
+	};
+	union {
+		struct vring_used *used;
+		struct vring_packed_desc_event *device_event;
+	};
 	uint16_t size;
+	/* librte_vhost's vring base: a packed ring's wrap counter in bit 15 */
 	uint16_t last_avail_idx;
 	uint16_t last_used_idx;
 	int callfd; /* our own dup of the frontend's eventfd, non-blocking; -1: none */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Split-virtqueue datapath: moves packets between one guest virtqueue and mbufs.
+ * Virtqueue datapath: moves packets between one guest virtqueue and mbufs.
+ * Each queue has one ring layout, picked from the negotiated features when
+ * it is set up (vhd_virtq_init): the split ring (virtq_split.c) today.
  *
  * Point of view (used everywhere in vhostd): rx and tx are the daemon's view.
  *   - vhd_virtq_rx_burst() receives what the guest transmitted (the guest's TX
@@ -84,14 +86,37 @@ struct vhd_virtq_stats {
 /* Used entries a burst collects before writing them to the ring. */
 #define VHD_USED_SHADOW 64
 
+struct vhd_virtq_layout;
+
 struct vhd_virtq {
-	/* guest memory, already translated by librte_vhost */
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
+	/*
+	 * Guest memory, already translated by librte_vhost: a split ring's
+	 * three parts, or a packed ring's descriptors and event areas. desc
+	 * is NULL while the queue is not polled, whatever its layout.
+	 */
+	union {
+		struct vring_desc *desc;
+		struct vring_packed_desc *desc_packed;
+	};
+	union {
+		struct vring_avail *avail;
+		struct vring_packed_desc_event *driver_event;
+	};
+	union {
+		struct vring_used *used;
+		struct vring_packed_desc_event *device_event;
+	};
+	const struct vhd_virtq_layout *layout; /* set by vhd_virtq_init */
 	uint16_t size;             /* power of two, <= VHD_VIRTQ_SIZE_MAX */
-	uint16_t last_avail_idx;   /* next avail entry to consume */
-	uint16_t last_used_idx;    /* next used entry to fill (== used->idx we published) */
+	/*
+	 * Ring positions. Split: free-running, the next avail entry to
+	 * consume and the next used entry to fill. Before vhd_virtq_init
+	 * they hold librte_vhost's vring base, which for a packed ring
+	 * carries the wrap counter in bit 15 (vhd_virtq_positions gives
+	 * that form back).
+	 */
+	uint16_t last_avail_idx;
+	uint16_t last_used_idx;
 	uint16_t hdr_len;          /* virtio-net header size: 10 or 12 */
 	uint32_t flags;            /* VHD_VQ_F_* */
 	uint64_t features;         /* the device's negotiated virtio features */
@@ -122,12 +147,22 @@ int vhd_virtq_rings_check(const struct vhd_mem_table *mem, const struct vring_de
 			  uint16_t size);
 
 /*
- * Prepares vq for polling: derives the header length from the features and
- * tells the guest not to kick (we poll). Ring pointers, size, positions and
- * callfd must already be filled in. Returns 0 or -EINVAL for a bad ring size.
- * Where the rings lie is the caller's to check (vhd_virtq_rings_check).
+ * Prepares vq for polling: picks the ring layout and derives the header
+ * length from the features, and tells the guest not to kick (we poll). Ring
+ * pointers, size, positions and callfd must already be filled in. Returns 0,
+ * or -EINVAL for a bad ring size or a layout vhostd does not have. Where the
+ * rings lie is the caller's to check (vhd_virtq_rings_check).
  */
 int vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features);
+
+/*
+ * Where a polled queue stands, in the form librte_vhost's vring base takes
+ * (rte_vhost_set_vring_base), so that a reconnect resumes there.
+ */
+void vhd_virtq_positions(const struct vhd_virtq *vq, uint16_t *avail_idx, uint16_t *used_idx);
+
+/* Both polled queues have one layout: vhd_virtq_forward_burst may join them. */
+bool vhd_virtq_can_forward(const struct vhd_virtq *from, const struct vhd_virtq *to);
 
 /*
  * Limits the frames sent into vq (tx, forward) to an MTU: frames over
@@ -161,8 +196,8 @@ uint16_t vhd_virtq_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16
  * into another guest's receive buffers (to), with a single copy and no mbuf.
  * Each source chain is validated once and completed only after its copy; a
  * packet the destination has no room for is dropped and counted there.
- * Both queues must be owned by the calling lcore. Returns the packets
- * received from the source.
+ * Both queues must be owned by the calling lcore and have one layout
+ * (vhd_virtq_can_forward). Returns the packets received from the source.
  */
 uint16_t vhd_virtq_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count);
 

@@ -196,16 +196,17 @@ test_rings_inside_region(void **state)
 	mem.regions[0].guest_phys_addr = 0x100000;
 	mem.regions[0].size = region_size;
 	mem.regions[0].host_addr = (uint64_t)(uintptr_t)base;
-	/* 256 entries: desc 4096 B, avail 516 B, used 2052 B, legacy layout */
+	/* 256 entries: desc 4096 B, avail 518 B, used 2054 B (with the event indexes) */
 	avail = (void *)(base + 4096);
 	used = (void *)(base + 8192);
 	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 256), 0);
 	/* the same pointers at 32768 entries reach far past the region */
 	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 32768), -EINVAL);
-	/* the used ring ends exactly at the region's end, then one byte past it */
-	used = (void *)(base + region_size - (4 + 8 * 256));
+	/* the used ring (with avail_event) inside the region, then past its end */
+	used = (void *)(base + region_size - (6 + 8 * 256) - 2);
 	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 256), 0);
-	used = (void *)(base + region_size - (4 + 8 * 256) + 4);
+	/* 4-byte aligned, so its avail_event lies 2 bytes past the end */
+	used = (void *)(base + region_size - (6 + 8 * 256) + 2);
 	assert_int_equal(vhd_virtq_rings_check(&mem, desc, avail, used, 256), -EINVAL);
 	used = (void *)(base + 8192);
 	/* before the region, and straddling its start */
