@@ -38,11 +38,6 @@ vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features)
 		return -EINVAL;
 	if (virtio_features & (1ULL << VIRTIO_F_RING_PACKED))
 		return -EINVAL;
-	/* checks the ring before anything changes: a refused queue is left alone */
-	rc = layout->init(vq);
-	if (rc < 0)
-		return rc;
-	vq->layout = layout;
 	vq->flags = 0;
 	if (virtio_features & (1ULL << VIRTIO_NET_F_MRG_RXBUF))
 		vq->flags |= VHD_VQ_F_MRG_RXBUF;
@@ -52,11 +47,18 @@ vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features)
 		vq->flags |= VHD_VQ_F_VERSION_1;
 	if (virtio_features & VHD_NET_OFFLOAD_FEATURES)
 		vq->flags |= VHD_VQ_F_OFFLOAD;
+	if (virtio_features & (1ULL << VIRTIO_RING_F_EVENT_IDX))
+		vq->flags |= VHD_VQ_F_EVENT_IDX;
 	vq->features = virtio_features;
 	vq->hdr_len = vhd_net_hdr_len(virtio_features);
 	vq->max_frame = VHD_MAX_FRAME_LEN;
 	/* the hint may belong to another memory table */
 	vq->mem_hint = 0;
+	/* the layout's own set-up sees the flags; a refused queue is not polled */
+	rc = layout->init(vq);
+	if (rc < 0)
+		return rc;
+	vq->layout = layout;
 	return 0;
 }
 

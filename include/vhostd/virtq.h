@@ -82,6 +82,8 @@ struct vhd_virtq_stats {
 #define VHD_VQ_F_VERSION_1 (1u << 2)
 /* the guest negotiated checksum or segmentation offloads: headers carry them */
 #define VHD_VQ_F_OFFLOAD (1u << 3)
+/* VIRTIO_RING_F_EVENT_IDX: interrupts and kicks are asked for by ring position */
+#define VHD_VQ_F_EVENT_IDX (1u << 4)
 
 /* Used entries a burst collects before writing them to the ring. */
 #define VHD_USED_SHADOW 64
@@ -135,6 +137,16 @@ struct vhd_virtq {
 	struct vring_used_elem shadow[VHD_USED_SHADOW];
 	struct vhd_virtq_stats stats;
 };
+
+/*
+ * Checks a packed ring's descriptor table and two event areas at size
+ * entries (virtio 1.1 section 2.7): each lies inside one region of mem and is
+ * aligned as the spec requires. Returns 0 or -EINVAL.
+ */
+int vhd_virtq_packed_rings_check(const struct vhd_mem_table *mem,
+				 const struct vring_packed_desc *desc,
+				 const struct vring_packed_desc_event *driver_event,
+				 const struct vring_packed_desc_event *device_event, uint16_t size);
 
 /*
  * Checks a split ring's three parts at size entries: each lies inside one
