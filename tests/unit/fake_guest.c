@@ -82,6 +82,47 @@ fg_assert_no_leak(void)
 	assert_int_equal(rte_mempool_avail_count(fg_pool), FG_NB_MBUFS);
 }
 
+/*
+ * A packed ring at the start of R0: descriptors, then the driver's and the
+ * device's event areas. Every slot looks used in the lap before the start
+ * (slots behind the start position in this lap, the others in the previous
+ * one), as a ring that has run there would.
+ */
+static void
+fg_packed_rings(struct fake_guest *fg, uint16_t base)
+{
+	uint16_t start = base & 0x7fff;
+	bool wrap = base >> 15;
+	uint16_t i;
+
+	assert_true(start < fg->qsize);
+	fg->packed = true;
+	fg->pdesc = fg_hva(fg, fg_alloc(fg, FG_R0, 16u * fg->qsize));
+	fg->driver_event = fg_hva(fg, fg_alloc(fg, FG_R0, 4));
+	fg->device_event = fg_hva(fg, fg_alloc(fg, FG_R0, 4));
+	memset(fg->pdesc, 0, 16u * fg->qsize);
+	for (i = 0; i < fg->qsize; i++) {
+		bool lap = i < start ? wrap : !wrap;
+
+		fg->pdesc[i].flags = lap ? FG_PACKED_F_AVAIL | FG_PACKED_F_USED : 0;
+	}
+	memset(fg->driver_event, 0, 4);
+	memset(fg->device_event, 0, 4);
+	fg->p_avail = start;
+	fg->p_avail_wrap = wrap;
+	fg->p_used = start;
+	fg->p_used_wrap = wrap;
+	fg->p_id_ndesc = calloc(fg->qsize, sizeof(*fg->p_id_ndesc));
+	assert_non_null(fg->p_id_ndesc);
+
+	fg->vq.desc_packed = fg->pdesc;
+	fg->vq.driver_event = fg->driver_event;
+	fg->vq.device_event = fg->device_event;
+	fg->vq.size = fg->qsize;
+	fg->vq.last_avail_idx = base;
+	fg->vq.last_used_idx = base;
+}
+
 struct fake_guest *
 fg_new_at(uint16_t qsize, uint64_t features, uint16_t start_idx)
 {
@@ -110,8 +151,12 @@ fg_new_at(uint16_t qsize, uint64_t features, uint16_t start_idx)
 	fg->mem.nregions = FG_NREGIONS;
 	assert_int_equal(vhd_mem_table_check(&fg->mem), 0);
 
-	/* rings at the start of R0, laid out as a legacy vring would be */
 	fg->qsize = qsize;
+	if (features & FG_F_PACKED) {
+		fg_packed_rings(fg, start_idx);
+		goto init;
+	}
+	/* rings at the start of R0, laid out as a legacy vring would be */
 	ring = fg_alloc(fg, FG_R0, 16u * qsize);
 	fg->desc = fg_hva(fg, ring);
 	ring = fg_alloc(fg, FG_R0, 6u + 2u * qsize);
@@ -132,6 +177,7 @@ fg_new_at(uint16_t qsize, uint64_t features, uint16_t start_idx)
 	fg->vq.size = qsize;
 	fg->vq.last_avail_idx = start_idx;
 	fg->vq.last_used_idx = start_idx;
+init:
 	fg->vq.callfd = -1;
 	fg->callfd = -1;
 	fg->vq.mem = &fg->mem;
@@ -142,7 +188,7 @@ fg_new_at(uint16_t qsize, uint64_t features, uint16_t start_idx)
 struct fake_guest *
 fg_new(uint16_t qsize, uint64_t features)
 {
-	return fg_new_at(qsize, features, 0);
+	return fg_new_at(qsize, features, (features & FG_F_PACKED) ? FG_PACKED_BASE(0, 1) : 0);
 }
 
 void
@@ -154,6 +200,7 @@ fg_free(struct fake_guest *fg)
 		return;
 	if (fg->callfd >= 0)
 		close(fg->callfd);
+	free(fg->p_id_ndesc);
 	for (i = 0; i < FG_NREGIONS; i++)
 		munmap(fg->map[i], fg->map_len[i]);
 	free(fg);
@@ -228,6 +275,7 @@ fg_untouched(struct fake_guest *fg, uint64_t gpa, uint32_t len)
 uint16_t
 fg_desc_alloc(struct fake_guest *fg)
 {
+	assert_false(fg->packed);
 	return fg->next_desc++ & (fg->qsize - 1);
 }
 
@@ -282,6 +330,7 @@ fg_indirect(struct fake_guest *fg, const struct fg_buf *bufs, unsigned int n, ui
 void
 fg_post(struct fake_guest *fg, uint16_t head)
 {
+	assert_false(fg->packed);
 	fg->avail->ring[fg->avail_idx & (fg->qsize - 1)] = head;
 	fg->avail_idx++;
 	__atomic_store_n(&fg->avail->idx, fg->avail_idx, __ATOMIC_RELEASE);
@@ -323,6 +372,9 @@ fg_post_tx_pkt_hdr(struct fake_guest *fg, const struct virtio_net_hdr *hdr,
 	}
 	assert_int_equal(off, total);
 	free(pkt);
+	if (fg->packed)
+		return indirect ? fg_packed_post_indirect(fg, bufs, n, 0, region) :
+				  fg_packed_post_chain(fg, bufs, n, 0);
 	head = indirect ? fg_indirect(fg, bufs, n, 0, region) : fg_chain(fg, bufs, n, 0);
 	fg_post(fg, head);
 	return head;
@@ -332,10 +384,13 @@ uint16_t
 fg_post_rx_buf(struct fake_guest *fg, int region, uint32_t len, uint64_t *gpa)
 {
 	struct fg_buf b = {fg_alloc(fg, region, len), len};
-	uint16_t head = fg_chain(fg, &b, 1, VRING_DESC_F_WRITE);
+	uint16_t head;
 
 	if (gpa != NULL)
 		*gpa = b.gpa;
+	if (fg->packed)
+		return fg_packed_post_chain(fg, &b, 1, VRING_DESC_F_WRITE);
+	head = fg_chain(fg, &b, 1, VRING_DESC_F_WRITE);
 	fg_post(fg, head);
 	return head;
 }
@@ -362,16 +417,170 @@ fg_interrupts(struct fake_guest *fg)
 }
 
 uint16_t
+fg_packed_avail_bits(bool wrap)
+{
+	return wrap ? FG_PACKED_F_AVAIL : FG_PACKED_F_USED;
+}
+
+void
+fg_packed_set_desc(struct fake_guest *fg, uint16_t slot, uint64_t addr, uint32_t len,
+		   uint16_t id, uint16_t flags)
+{
+	assert_true(fg->packed && slot < fg->qsize);
+	fg->pdesc[slot].addr = addr;
+	fg->pdesc[slot].len = len;
+	fg->pdesc[slot].id = id;
+	__atomic_store_n(&fg->pdesc[slot].flags, flags, __ATOMIC_RELEASE);
+}
+
+/* Fills the driver's next n slots with bufs (flags each), the first one's flags last. */
+static uint16_t
+fg_packed_post(struct fake_guest *fg, const struct fg_buf *bufs, unsigned int n,
+	       const uint16_t *flags)
+{
+	uint16_t id = fg->p_next_id;
+	uint16_t head = fg->p_avail, head_flags = 0;
+	unsigned int i;
+
+	assert_true(fg->packed && n > 0 && n <= fg->qsize);
+	/* a test that overfills the ring is a broken test */
+	assert_true(fg->p_inflight + n <= fg->qsize);
+	fg->p_next_id = (uint16_t)((fg->p_next_id + 1) % fg->qsize);
+	fg->p_id_ndesc[id] = n;
+	fg->p_inflight += n;
+	for (i = 0; i < n; i++) {
+		uint16_t f = flags[i] | fg_packed_avail_bits(fg->p_avail_wrap) |
+			     (i + 1 < n ? VRING_DESC_F_NEXT : 0);
+		uint16_t slot = fg->p_avail;
+
+		fg->pdesc[slot].addr = bufs[i].gpa;
+		fg->pdesc[slot].len = bufs[i].len;
+		fg->pdesc[slot].id = id;
+		if (i == 0)
+			head_flags = f;
+		else
+			__atomic_store_n(&fg->pdesc[slot].flags, f, __ATOMIC_RELEASE);
+		if (++fg->p_avail == fg->qsize) {
+			fg->p_avail = 0;
+			fg->p_avail_wrap = !fg->p_avail_wrap;
+		}
+	}
+	__atomic_store_n(&fg->pdesc[head].flags, head_flags, __ATOMIC_RELEASE);
+	return id;
+}
+
+uint16_t
+fg_packed_post_chain(struct fake_guest *fg, const struct fg_buf *bufs, unsigned int n,
+		     uint16_t flags)
+{
+	uint16_t f[FG_PACKED_CHAIN_MAX];
+	unsigned int i;
+
+	assert_true(n <= FG_PACKED_CHAIN_MAX);
+	for (i = 0; i < n; i++)
+		f[i] = flags;
+	return fg_packed_post(fg, bufs, n, f);
+}
+
+uint16_t
+fg_packed_post_indirect(struct fake_guest *fg, const struct fg_buf *bufs, unsigned int n,
+			uint16_t flags, int region)
+{
+	uint64_t table_gpa = fg_alloc(fg, region, 16u * n);
+	struct vring_packed_desc *t = fg_hva(fg, table_gpa);
+	struct fg_buf table = {table_gpa, 16u * n};
+	uint16_t f = VRING_DESC_F_INDIRECT;
+	unsigned int i;
+
+	/* WRITE is the only flag that means something in the table; ids are ignored */
+	for (i = 0; i < n; i++) {
+		t[i].addr = bufs[i].gpa;
+		t[i].len = bufs[i].len;
+		t[i].id = 0;
+		t[i].flags = flags;
+	}
+	return fg_packed_post(fg, &table, 1, &f);
+}
+
+void
+fg_packed_positions(const struct fake_guest *fg, uint16_t *avail, uint16_t *used)
+{
+	*avail = FG_PACKED_BASE(fg->p_avail, fg->p_avail_wrap);
+	*used = FG_PACKED_BASE(fg->p_used, fg->p_used_wrap);
+}
+
+void
+fg_packed_set_event(struct fake_guest *fg, uint16_t flags, uint16_t slot, bool wrap)
+{
+	assert_true(fg->packed);
+	fg->driver_event->off_wrap = FG_PACKED_BASE(slot, wrap);
+	__atomic_store_n(&fg->driver_event->flags, flags, __ATOMIC_RELEASE);
+}
+
+/*
+ * The used descriptor at slot in the lap of wrap, if the device has written
+ * it: true with *e filled.
+ */
+static bool
+fg_packed_used_at(struct fake_guest *fg, uint16_t slot, bool wrap, struct vring_used_elem *e)
+{
+	uint16_t flags = __atomic_load_n(&fg->pdesc[slot].flags, __ATOMIC_ACQUIRE);
+	bool avail = flags & FG_PACKED_F_AVAIL, used = flags & FG_PACKED_F_USED;
+
+	if (avail != used || used != wrap)
+		return false;
+	e->id = fg->pdesc[slot].id;
+	e->len = fg->pdesc[slot].len;
+	return true;
+}
+
+/* Moves (slot, wrap) past the slots of buffer id. */
+static void
+fg_packed_skip(struct fake_guest *fg, uint16_t *slot, bool *wrap, uint32_t id)
+{
+	uint32_t s;
+
+	assert_true(id < fg->qsize && fg->p_id_ndesc[id] > 0);
+	s = *slot + fg->p_id_ndesc[id];
+	if (s >= fg->qsize) {
+		s -= fg->qsize;
+		*wrap = !*wrap;
+	}
+	*slot = (uint16_t)s;
+}
+
+uint16_t
 fg_used_pending(struct fake_guest *fg)
 {
+	if (fg->packed) {
+		uint16_t slot = fg->p_used, n = 0;
+		bool wrap = fg->p_used_wrap;
+		uint32_t seen = 0;
+		struct vring_used_elem e;
+
+		while (seen < fg->p_inflight && fg_packed_used_at(fg, slot, wrap, &e)) {
+			seen += fg->p_id_ndesc[e.id];
+			fg_packed_skip(fg, &slot, &wrap, e.id);
+			n++;
+		}
+		return n;
+	}
 	return (uint16_t)(__atomic_load_n(&fg->used->idx, __ATOMIC_ACQUIRE) - fg->used_seen);
 }
 
 struct vring_used_elem
 fg_used_pop(struct fake_guest *fg)
 {
-	struct vring_used_elem e;
+	struct vring_used_elem e = {0, 0};
 
+	if (fg->packed) {
+		assert_true(fg->p_inflight > 0);
+		assert_true(fg_packed_used_at(fg, fg->p_used, fg->p_used_wrap, &e));
+		assert_true(fg->p_inflight >= fg->p_id_ndesc[e.id]);
+		fg->p_inflight -= fg->p_id_ndesc[e.id];
+		fg_packed_skip(fg, &fg->p_used, &fg->p_used_wrap, e.id);
+		return e;
+	}
 	assert_true(fg_used_pending(fg) > 0);
 	e = fg->used->ring[fg->used_seen & (fg->qsize - 1)];
 	fg->used_seen++;
