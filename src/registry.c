@@ -36,7 +36,8 @@ VHD_LOG_REGISTER(registry);
 #define VHD_VIRTIO_FEATURES                                                               \
 	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ANY_LAYOUT) |                   \
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |       \
-	 (1ULL << VHOST_USER_F_PROTOCOL_FEATURES) | VHD_NET_OFFLOAD_FEATURES)
+	 (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VHOST_USER_F_PROTOCOL_FEATURES) |     \
+	 VHD_NET_OFFLOAD_FEATURES)
 
 /*
  * What the registry knows of a port's one connection. Everything but the

@@ -54,6 +54,19 @@ vhd_virtq_rings_check(const struct vhd_mem_table *mem, const struct vring_desc *
 	return 0;
 }
 
+/*
+ * With EVENT_IDX the guest ignores VRING_USED_F_NO_NOTIFY and kicks when its
+ * avail->idx passes avail_event (used->ring[size]). One entry behind what we
+ * consumed lies outside every step the guest can take (at most the ring size,
+ * which is under 2^15), so it never kicks while we keep this up to date.
+ */
+static __rte_always_inline void
+avail_event_behind(struct vhd_virtq *vq)
+{
+	__atomic_store_n((uint16_t *)&vq->used->ring[vq->size], (uint16_t)(vq->last_avail_idx - 1),
+			 __ATOMIC_RELAXED);
+}
+
 static int
 split_init(struct vhd_virtq *vq)
 {
@@ -64,6 +77,8 @@ split_init(struct vhd_virtq *vq)
 	vq->shadow_n = 0;
 	/* we poll, so kicks would only cost the guest a VM exit */
 	__atomic_store_n(&vq->used->flags, VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
+	if (vq->flags & VHD_VQ_F_EVENT_IDX)
+		avail_event_behind(vq);
 	return 0;
 }
 
@@ -192,22 +207,43 @@ used_ring_put(struct vhd_virtq *vq, uint16_t used_idx, uint32_t id, uint32_t len
 	vq->shadow_n++;
 }
 
+/*
+ * Whether the guest asked for an interrupt for the used entries [old, new):
+ * without EVENT_IDX by leaving VRING_AVAIL_F_NO_INTERRUPT clear, with it by
+ * placing used_event (avail->ring[size]) among them (virtio 1.0 2.6.7.2).
+ */
+static __rte_always_inline bool
+guest_wants_interrupt(const struct vhd_virtq *vq, uint16_t old, uint16_t new)
+{
+	uint16_t used_event;
+
+	if (!(vq->flags & VHD_VQ_F_EVENT_IDX))
+		return !(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) &
+			 VRING_AVAIL_F_NO_INTERRUPT);
+	used_event = __atomic_load_n(&vq->avail->ring[vq->size], __ATOMIC_RELAXED);
+	return (uint16_t)(new - used_event - 1) < (uint16_t)(new - old);
+}
+
 /* Publishes used->idx and interrupts the guest unless it opted out. */
 static __rte_always_inline void
 used_ring_publish(struct vhd_virtq *vq, uint16_t used_idx)
 {
+	uint16_t old = vq->last_used_idx;
+
 	used_shadow_flush(vq);
+	if (vq->flags & VHD_VQ_F_EVENT_IDX)
+		avail_event_behind(vq);
 	/* release: the guest must see the entries before the index */
 	__atomic_store_n(&vq->used->idx, used_idx, __ATOMIC_RELEASE);
 	vq->last_used_idx = used_idx;
 	/*
 	 * Full barrier: our used->idx store must be visible before we read
-	 * avail->flags, or a guest that just re-enabled interrupts is missed.
+	 * avail->flags or used_event, or a guest that just re-enabled
+	 * interrupts is missed and waits for ever.
 	 */
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED) & VRING_AVAIL_F_NO_INTERRUPT)
-		return;
-	virtq_interrupt(vq);
+	if (guest_wants_interrupt(vq, old, used_idx))
+		virtq_interrupt(vq);
 }
 
 /* Entries the guest made available, or -1 when avail->idx is implausible. */
