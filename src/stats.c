@@ -161,6 +161,18 @@ link_field(const struct vhd_port_totals *t)
 	return t->link < 0 ? "" : t->link > 0 ? " link=up" : " link=down";
 }
 
+/*
+ * Interrupts to the guest over the packets it sent and received: what event
+ * suppression (EVENT_IDX, NAPI) saves it shows here.
+ */
+static double
+interrupts_per_pkt(const struct vhd_port_totals *t)
+{
+	uint64_t pkts = t->rx_pkts + t->tx_pkts;
+
+	return pkts == 0 ? 0.0 : (double)t->interrupts / (double)pkts;
+}
+
 /* A multi-queue port's queues: which lcore polls each, what each carried. */
 static void
 print_queues(FILE *out, const struct vhd_port *p)
@@ -200,11 +212,11 @@ vhd_stats_print(FILE *out)
 			" tx_pkts=%" PRIu64 " tx_bytes=%" PRIu64 " drops=%" PRIu64
 			" errors=%" PRIu64 " no_mbuf=%" PRIu64 " msg_refused=%" PRIu64
 			" mem_faults=%" PRIu64 " interrupt_stalls=%" PRIu64 " too_big=%" PRIu64
-			" vlan_drops=%" PRIu64 "%s",
+			" vlan_drops=%" PRIu64 " interrupts=%" PRIu64 " interrupts_per_pkt=%.4f%s",
 			p->id, p->cfg->path, vhd_port_state(p), t.rx_pkts, t.rx_bytes, t.tx_pkts,
 			t.tx_bytes, t.drops, t.errors, t.no_mbuf, t.msg_refused, t.mem_faults,
-			t.interrupt_stalls, t.too_big, t.vlan_drops,
-			link_field(&t));
+			t.interrupt_stalls, t.too_big, t.vlan_drops, t.interrupts,
+			interrupts_per_pkt(&t), link_field(&t));
 		print_queues(out, p);
 		fputc('\n', out);
 	}

@@ -34,6 +34,13 @@
 #   --runtime-ports     VHD_RUNTIME_PORTS=1  vhostd starts with no --socket;
 #                       both ports are added with vhostctl add-port (and
 #                       must then be listed as up while the guests run)
+#   --ring R            VHD_RING=split  split, or packed (QEMU packed=on):
+#                       both guests must negotiate RING_PACKED exactly when
+#                       packed
+#   --event-idx on|off  VHD_EVENT_IDX=on  off: QEMU event_idx=off. Both
+#                       guests must negotiate RING_EVENT_IDX exactly when on
+#   --report FILE       VHD_REPORT=  append "ring=R event_idx=E interrupts=N
+#                       pkts=N" (vhostd's counters, both ports summed) to FILE
 # Environment only:
 #   BACKEND=vhostd (default)  vhostd --fwd l2 (binary: $VHOSTD or build dir)
 #   BACKEND=testpmd           DPDK's own vhost PMD, testpmd io forwarding,
@@ -57,6 +64,9 @@ QUEUES=${VHD_QUEUES:-1}
 SMP=${VHD_SMP:-1}
 CONNS=${VHD_CONNS:-1}
 REQUEUE=${VHD_REQUEUE:-}
+RING=${VHD_RING:-split}
+EVENT_IDX=${VHD_EVENT_IDX:-on}
+REPORT=${VHD_REPORT:-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mib) MIB=${2:-}; shift ;;
@@ -67,8 +77,11 @@ while [ $# -gt 0 ]; do
 	--smp) SMP=${2:-}; shift ;;
 	--conns) CONNS=${2:-}; shift ;;
 	--requeue) REQUEUE=${2:-}; shift ;;
+	--ring) RING=${2:-}; shift ;;
+	--event-idx) EVENT_IDX=${2:-}; shift ;;
+	--report) REPORT=${2:-}; shift ;;
 	--timeout) TIMEOUT=${2:-}; shift ;;
-	*) fail "unknown argument '$1' (want --mib N, --mtu N, --expect-offloads, --queues N, --smp N, --conns N, --requeue N, --runtime-ports, --timeout S)" ;;
+	*) fail "unknown argument '$1' (want --mib N, --mtu N, --expect-offloads, --queues N, --smp N, --conns N, --requeue N, --runtime-ports, --ring split|packed, --event-idx on|off, --report FILE, --timeout S)" ;;
 	esac
 	shift
 done
@@ -78,6 +91,8 @@ case $QUEUES in [1-8]) ;; *) fail "--queues wants 1-8, not '$QUEUES'" ;; esac
 case $SMP in [1-8]) ;; *) fail "--smp wants 1-8, not '$SMP'" ;; esac
 case $CONNS in [1-9] | 1[0-6]) ;; *) fail "--conns wants 1-16, not '$CONNS'" ;; esac
 case $REQUEUE in '' | [1-8]) ;; *) fail "--requeue wants 1-8, not '$REQUEUE'" ;; esac
+case $RING in split | packed) ;; *) fail "--ring wants split or packed, not '$RING'" ;; esac
+case $EVENT_IDX in on | off) ;; *) fail "--event-idx wants on or off, not '$EVENT_IDX'" ;; esac
 case $MTU in '') ;; *[!0-9]*) fail "--mtu wants a number, not '$MTU'" ;; esac
 if [ -n "$MTU" ] && { [ "$MTU" -lt 68 ] || [ "$MTU" -gt 65535 ]; }; then
 	fail "--mtu wants 68-65535, not '$MTU'"
@@ -98,6 +113,8 @@ GL_WITH_ETHTOOL=1
 SOCK_OPTS=""
 [ -z "$MTU" ] || SOCK_OPTS=",mtu=$MTU"
 GL_SMP=$SMP
+[ "$RING" = split ] || GL_NET_OPTS="$GL_NET_OPTS,packed=on"
+[ "$EVENT_IDX" = on ] || GL_NET_OPTS="$GL_NET_OPTS,event_idx=off"
 if [ "$QUEUES" -gt 1 ]; then
 	SOCK_OPTS="$SOCK_OPTS,queues=$QUEUES"
 	GL_NETDEV_OPTS=",queues=$QUEUES"
@@ -242,7 +259,7 @@ boot_guest() {
 }
 
 # ---------------------------------------------------------------- the test
-progress "backend=$BACKEND kernel=$KERNEL file=${MIB}MiB mtu=${MTU:-default} expect_offloads=$EXPECT_OFFLOADS timeout=${TIMEOUT}s tmp=$D"
+progress "backend=$BACKEND kernel=$KERNEL file=${MIB}MiB mtu=${MTU:-default} ring=$RING event_idx=$EVENT_IDX expect_offloads=$EXPECT_OFFLOADS timeout=${TIMEOUT}s tmp=$D"
 INITRD=$D/initrd.gz
 gl_build_initramfs "$INITRD"
 progress "initramfs built: $(du -k "$INITRD" | cut -f1) KiB"
@@ -362,6 +379,16 @@ for g in a b; do
 	[ -n "$bits" ] || die "guest $g printed no VHD_FEATURES bit string: '$(marker $g 'VHD_FEATURES.*' | tr -d '\r')'"
 	log "    guest $g features $bits"
 	log "    guest $g negotiated: $(feature_names "$bits")"
+	if [ "$RING" = packed ]; then
+		has_feature "$bits" RING_PACKED || die "guest $g did not negotiate VIRTIO_F_RING_PACKED with packed=on"
+	else
+		! has_feature "$bits" RING_PACKED || die "guest $g negotiated VIRTIO_F_RING_PACKED without packed=on"
+	fi
+	if [ "$EVENT_IDX" = on ] && [ "$BACKEND" = vhostd ]; then
+		has_feature "$bits" RING_EVENT_IDX || die "guest $g did not negotiate VIRTIO_RING_F_EVENT_IDX"
+	elif [ "$EVENT_IDX" = off ]; then
+		! has_feature "$bits" RING_EVENT_IDX || die "guest $g negotiated VIRTIO_RING_F_EVENT_IDX with event_idx=off"
+	fi
 	if [ "$QUEUES" -gt 1 ]; then
 		has_feature "$bits" MQ || die "guest $g did not negotiate VIRTIO_NET_F_MQ with queues=$QUEUES"
 		q=$(marker $g 'VHD_QUEUES [0-9 ]+' | tr -d '\r')
@@ -427,6 +454,18 @@ if [ "$BACKEND" = vhostd ]; then
 		progress "vhostd carried big frames: sender's average frame ${avg[0]} bytes (> 3000)"
 	fi
 	progress "vhostd stats: rx_pkts > 0 on both ports, errors=0, too_big=0"
+	# Interrupts vhostd sent the guests, over what it carried for them.
+	irqs=0 pkts=0
+	for port in 0 1; do
+		line=$(grep -a "stats: port=$port " "$D/backend.log" | tail -n 1)
+		i=$(echo "$line" | sed -n 's/.* interrupts=\([0-9]*\).*/\1/p')
+		r=$(echo "$line" | sed -n 's/.* rx_pkts=\([0-9]*\).*/\1/p')
+		t=$(echo "$line" | sed -n 's/.* tx_pkts=\([0-9]*\).*/\1/p')
+		[ -n "$i" ] && [ -n "$r" ] && [ -n "$t" ] || die "port $port: no interrupts/rx_pkts/tx_pkts in '$line'"
+		irqs=$((irqs + i)) pkts=$((pkts + r + t))
+	done
+	progress "interrupts to the guests: $irqs for $pkts packets ($(awk -v i=$irqs -v p=$pkts 'BEGIN { printf "%.4f", i / p }') per packet, ring=$RING event_idx=$EVENT_IDX)"
+	[ -z "$REPORT" ] || echo "ring=$RING event_idx=$EVENT_IDX interrupts=$irqs pkts=$pkts" >>"$REPORT"
 	if [ "$QUEUES" -gt 1 ] && [ "$CONNS" -gt 1 ]; then
 		# Each guest's queues: several flows each way, steered by flow on
 		# vhostd's side and by vCPU on the guest's, must use more than one.
