@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# testpmd_forward.sh MODE (pair | l2)
+# testpmd_forward.sh MODE [RING]   MODE: pair | l2, RING: split (default) | packed
 #
 # A real DPDK frontend against vhostd: dpdk-testpmd with two virtio-user ports
 # (io forwarding, --tx-first) on two vhostd server sockets, vhostd in
@@ -23,9 +23,10 @@
 MODE=${1:-}
 case $MODE in
 pair | l2) ;;
-*) fail "usage: $0 pair|l2" ;;
+*) fail "usage: $0 pair|l2 [split|packed]" ;;
 esac
-VHD_TEST_NAME="testpmd_forward.sh $MODE"
+tp_set_ring "${2:-$TP_RING}"
+VHD_TEST_NAME="testpmd_forward.sh $MODE $TP_RING"
 
 RUN_S=${TP_RUN_S:-5}       # seconds of forwarding
 MIN_RX=${TP_MIN_RX:-10000} # per port; a working loop does millions
@@ -97,4 +98,5 @@ if [ "$TP_BACKEND" = vhostd ]; then
 	# "Same lines are printed once more at exit"
 	tail -n 2 "$BE_LOG" | grep -q '^stats: port=1 ' || log "warning: no stats lines at the end of vhostd's log"
 fi
-log "PASS ($TP_BACKEND, --fwd $MODE, $([ "$TP_HUGE" = 1 ] && echo hugepages || echo no-huge))"
+tp_check_ring "$BE_LOG"
+log "PASS ($TP_BACKEND, ring=$TP_RING, --fwd $MODE, $([ "$TP_HUGE" = 1 ] && echo hugepages || echo no-huge))"

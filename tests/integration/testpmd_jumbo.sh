@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# testpmd_jumbo.sh MODE (pair | l2 | mtu)
+# testpmd_jumbo.sh MODE [RING]   MODE: pair | l2 | mtu, RING: split (default) | packed
 #
 # 9000-byte frames through vhostd: dpdk-testpmd with two virtio-user ports
 # (io forwarding, --tx-first, --txpkts=9000 with 10 KiB mbufs) on two vhostd
@@ -23,9 +23,10 @@ MODE=${1:-}
 case $MODE in
 pair | l2) FWD=$MODE ;;
 mtu) FWD=pair TP_SOCK_OPTS1=",mtu=1500" ;;
-*) fail "usage: $0 pair|l2|mtu" ;;
+*) fail "usage: $0 pair|l2|mtu [split|packed]" ;;
 esac
-VHD_TEST_NAME="testpmd_jumbo.sh $MODE"
+tp_set_ring "${2:-$TP_RING}"
+VHD_TEST_NAME="testpmd_jumbo.sh $MODE $TP_RING"
 
 FRAME=9000
 RUN_S=${TP_RUN_S:-5}
@@ -111,4 +112,5 @@ tp_forget_pid "$TP_BE_PID"
 	tail -n 30 "$BE_LOG" >&2
 	fail "$TP_BACKEND exit status $TP_RC after SIGINT, want 0"
 }
-log "PASS ($TP_BACKEND, $MODE, $FRAME-byte frames, $([ "$TP_HUGE" = 1 ] && echo hugepages || echo no-huge))"
+tp_check_ring "$BE_LOG"
+log "PASS ($TP_BACKEND, ring=$TP_RING, $MODE, $FRAME-byte frames, $([ "$TP_HUGE" = 1 ] && echo hugepages || echo no-huge))"

@@ -9,12 +9,15 @@
 # and received, with errors=0; the final SIGINT must exit 0 and remove the
 # sockets.
 #
-# Pinning, memory and BACKEND=testpmd as in testpmd_forward.sh.
+# Pinning, memory and BACKEND=testpmd as in testpmd_forward.sh. An argument
+# packed (or TP_RING=packed) gives the frontends packed rings: each new one
+# starts its rings afresh (wrap counters set), and vhostd must take them up.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/integration/testpmd_lib.sh
 . "$(dirname "$0")/testpmd_lib.sh"
 
+tp_set_ring "${1:-$TP_RING}"
 CYCLES=${TP_CYCLES:-3}
 RUN_S=${TP_RUN_S:-3}
 MIN_RX=${TP_MIN_RX:-10000}
@@ -79,4 +82,5 @@ tp_forget_pid "$TP_BE_PID"
 if [ "$TP_BACKEND" = vhostd ]; then
 	[ ! -e "$S0" ] && [ ! -e "$S1" ] || fail "socket files left after vhostd exited: $(ls "$VHD_TMP")"
 fi
-log "PASS ($TP_BACKEND, $CYCLES frontend cycles, $([ "$TP_HUGE" = 1 ] && echo hugepages || echo no-huge))"
+tp_check_ring "$BE_LOG"
+log "PASS ($TP_BACKEND, ring=$TP_RING, $CYCLES frontend cycles, $([ "$TP_HUGE" = 1 ] && echo hugepages || echo no-huge))"
