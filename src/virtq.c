@@ -37,7 +37,7 @@ vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features)
 	if (vq->mem == NULL)
 		return -EINVAL;
 	if (virtio_features & (1ULL << VIRTIO_F_RING_PACKED))
-		return -EINVAL;
+		layout = &vhd_packed_layout;
 	vq->flags = 0;
 	if (virtio_features & (1ULL << VIRTIO_NET_F_MRG_RXBUF))
 		vq->flags |= VHD_VQ_F_MRG_RXBUF;

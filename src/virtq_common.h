@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Private to the virtqueue datapath (virtq.c, virtq_split.c): what does not
- * depend on the ring layout. A packet's bytes as pieces, the copies between
- * pieces, mbufs and guest buffers, prefetches of guest buffers, and the entry
- * points each ring layout provides to virtq.c.
+ * Private to the virtqueue datapath (virtq.c, virtq_split.c, virtq_packed.c):
+ * what does not depend on the ring layout. A packet's bytes as pieces, the
+ * copies between pieces, mbufs and guest buffers, prefetches of guest
+ * buffers, and the entry points each ring layout provides to virtq.c.
  *
  * Security: a guest address or length reaches these helpers only after the
  * ring code has loaded it once and checked it (see virtq_split.c), except
@@ -393,5 +393,6 @@ struct vhd_virtq_layout {
 };
 
 extern const struct vhd_virtq_layout vhd_split_layout;
+extern const struct vhd_virtq_layout vhd_packed_layout;
 
 #endif /* VHOSTD_VIRTQ_COMMON_H */

@@ -2,7 +2,8 @@
 /*
  * Virtqueue datapath: moves packets between one guest virtqueue and mbufs.
  * Each queue has one ring layout, picked from the negotiated features when
- * it is set up (vhd_virtq_init): the split ring (virtq_split.c) today.
+ * it is set up (vhd_virtq_init): the split ring (virtq_split.c) or, with
+ * VIRTIO_F_RING_PACKED, the packed ring (virtq_packed.c).
  *
  * Point of view (used everywhere in vhostd): rx and tx are the daemon's view.
  *   - vhd_virtq_rx_burst() receives what the guest transmitted (the guest's TX
@@ -29,7 +30,7 @@
 #include "vhostd/net_hdr.h"
 
 #define VHD_BURST_MAX 32
-/* The largest split ring the virtio spec allows. */
+/* The largest ring the virtio spec allows (split or packed). */
 #define VHD_VIRTQ_SIZE_MAX 32768
 /*
  * The largest frame forwarded, without the virtio-net header: an IP packet's
@@ -109,10 +110,12 @@ struct vhd_virtq {
 		struct vring_packed_desc_event *device_event;
 	};
 	const struct vhd_virtq_layout *layout; /* set by vhd_virtq_init */
-	uint16_t size;             /* power of two, <= VHD_VIRTQ_SIZE_MAX */
+	uint16_t size;             /* <= VHD_VIRTQ_SIZE_MAX; split: a power of two, packed: any */
 	/*
 	 * Ring positions. Split: free-running, the next avail entry to
-	 * consume and the next used entry to fill. Before vhd_virtq_init
+	 * consume and the next used entry to fill. Packed: the ring slots
+	 * (< size) of the next descriptor to consume and of the next used
+	 * descriptor to write, their wrap counters below. Before vhd_virtq_init
 	 * they hold librte_vhost's vring base, which for a packed ring
 	 * carries the wrap counter in bit 15 (vhd_virtq_positions gives
 	 * that form back).
@@ -135,13 +138,27 @@ struct vhd_virtq {
 	uint16_t shadow_n;
 	uint16_t shadow_idx;       /* ring position of shadow[0] */
 	struct vring_used_elem shadow[VHD_USED_SHADOW];
+	/*
+	 * Packed ring only (virtq_packed.c), which leaves shadow[] unused: the
+	 * wrap counters of last_avail_idx and last_used_idx, and the burst in
+	 * progress. Its used descriptors go straight to the ring, all but the
+	 * first (at slot shadow_idx, shadow_n counting them) complete; that
+	 * one's flags (shadow_flags) are stored last, at the publish, so that
+	 * the driver sees the burst at once. shadow_wrap is the used wrap
+	 * counter at shadow_idx.
+	 */
+	bool avail_wrap;
+	bool used_wrap;
+	bool shadow_wrap;
+	uint16_t shadow_flags;
 	struct vhd_virtq_stats stats;
 };
 
 /*
  * Checks a packed ring's descriptor table and two event areas at size
  * entries (virtio 1.1 section 2.7): each lies inside one region of mem and is
- * aligned as the spec requires. Returns 0 or -EINVAL.
+ * aligned as the spec requires; size is 1 to VHD_VIRTQ_SIZE_MAX, not
+ * necessarily a power of two. Returns 0 or -EINVAL.
  */
 int vhd_virtq_packed_rings_check(const struct vhd_mem_table *mem,
 				 const struct vring_packed_desc *desc,
