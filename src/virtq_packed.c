@@ -13,9 +13,12 @@
  * vhd_virtq_positions encodes it back). A buffer is a chain of descriptors in
  * consecutive slots (wrapping at the ring's end) linked by NEXT, or one
  * descriptor pointing to an indirect table; its id is in its last ring
- * descriptor. Buffers are completed in order, so the used descriptor of a
- * buffer goes to the slot of its first descriptor, and the next one follows
- * after as many slots as the buffer took.
+ * descriptor. Only a buffer's first descriptor is checked for availability;
+ * the ones after it are taken on the NEXT flags alone, as librte_vhost does
+ * (a chain is bounded by the ring size all the same). Buffers are completed
+ * in order, so the used descriptor of a buffer goes to the slot of its first
+ * descriptor, and the next one follows after as many slots as the buffer
+ * took.
  *
  * Security model: everything read from guest memory (descriptors, indirect
  * tables, the driver's event area) may be garbage or may change while we read
