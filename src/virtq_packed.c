@@ -123,7 +123,8 @@ desc_is_avail(uint16_t flags, bool wrap)
 {
 	const uint16_t bits = PACKED_F_AVAIL | PACKED_F_USED;
 
-	return (flags & bits) == (wrap ? PACKED_F_AVAIL : PACKED_F_USED);
+	/* AVAIL alone in a lap of wrap counter 1, USED alone in the other (bit 15 >> 8: bit 7) */
+	return (flags & bits) == (uint16_t)(PACKED_F_USED >> ((unsigned int)wrap << 3));
 }
 
 /* The flags first, with acquire: the other fields are valid once they say so. */
@@ -290,10 +291,10 @@ static __rte_always_inline void
 used_put(struct vhd_virtq *vq, uint16_t id, uint32_t len, uint16_t ndesc)
 {
 	struct vring_packed_desc *d = &vq->desc_packed[vq->last_used_idx];
-	uint16_t flags = vq->used_wrap ? PACKED_F_AVAIL | PACKED_F_USED : 0;
+	/* both bits set to the used wrap counter, WRITE if the buffer was written */
+	uint16_t flags = (uint16_t)(-(uint16_t)vq->used_wrap & (PACKED_F_AVAIL | PACKED_F_USED)) |
+			 (len != 0 ? VRING_DESC_F_WRITE : 0);
 
-	if (len != 0)
-		flags |= VRING_DESC_F_WRITE;
 	__atomic_store_n(&d->id, id, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->len, len, __ATOMIC_RELAXED);
 	if (vq->shadow_n++ == 0) {
