@@ -36,8 +36,8 @@ VHD_LOG_REGISTER(registry);
 #define VHD_VIRTIO_FEATURES                                                               \
 	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ANY_LAYOUT) |                   \
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |       \
-	 (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VHOST_USER_F_PROTOCOL_FEATURES) |     \
-	 VHD_NET_OFFLOAD_FEATURES)
+	 (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_F_RING_PACKED) |               \
+	 (1ULL << VHOST_USER_F_PROTOCOL_FEATURES) | VHD_NET_OFFLOAD_FEATURES)
 
 /*
  * What the registry knows of a port's one connection. Everything but the
@@ -199,6 +199,16 @@ port_mtu(const struct vhd_port *p, int vid)
 	return mtu;
 }
 
+/* Checks a vring where the negotiated layout puts its parts. */
+static int
+rings_check(const struct vhd_dev_snapshot *snap, const struct rte_vhost_vring *vr)
+{
+	if (snap->features & (1ULL << VIRTIO_F_RING_PACKED))
+		return vhd_virtq_packed_rings_check(&snap->mem, vr->desc_packed, vr->driver_event,
+						    vr->device_event, vr->size);
+	return vhd_virtq_rings_check(&snap->mem, vr->desc, vr->avail, vr->used, vr->size);
+}
+
 /* Gathers what the datapath needs to poll the device. */
 static struct vhd_dev_snapshot *
 snapshot_build(struct vhd_port *p, int vid)
@@ -240,7 +250,7 @@ snapshot_build(struct vhd_port *p, int vid)
 		if (!ctl->ready[r] || rte_vhost_get_vhost_vring(vid, r, &vr) != 0)
 			continue;
 		/* the size may have changed since the library checked the addresses */
-		if (vhd_virtq_rings_check(&snap->mem, vr.desc, vr.avail, vr.used, vr.size) != 0) {
+		if (rings_check(snap, &vr) != 0) {
 			VHD_LOG(ERR,
 				"port %u: vring %u (size %u) lies outside guest memory, not polled",
 				p->id, r, vr.size);
@@ -253,6 +263,7 @@ snapshot_build(struct vhd_port *p, int vid)
 			if (vi->callfd < 0)
 				continue;
 		}
+		/* the unions hold either layout's pointers */
 		vi->desc = vr.desc;
 		vi->avail = vr.avail;
 		vi->used = vr.used;
