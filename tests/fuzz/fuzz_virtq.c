@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer target for the split-virtqueue datapath (src/virtq.c and the
- * translation in include/vhostd/guest_mem.h).
+ * libFuzzer target for the virtqueue datapath, split and packed rings
+ * (src/virtq.c, src/virtq_split.c, src/virtq_packed.c and the translation in
+ * include/vhostd/guest_mem.h).
  *
- * The input is the guest: features, ring size and positions, the memory table
- * (1..4 regions with gaps), the descriptor table, the avail ring and the
+ * The input is the guest: ring layout, features, ring size and positions, the
+ * memory table (1..4 regions with gaps), the descriptor table, the avail ring
+ * (packed: the driver's event area) and the
  * contents of guest memory, then a short script of bursts: rx (guest to
  * mbufs), tx (mbufs to guest) and forward (guest to guest, no mbuf) between
  * the main queue and a second "peer" queue with rings of its own in the same
@@ -23,8 +25,10 @@
  *              small), bit4 callfds are an eventfd (else -1), bits 5-7 the
  *              offload features (offload_sets[] below)
  *   1    1     ring size = 2 << (b % 8)                         (2..256)
- *   2    2     last_avail_idx (the vq's)
- *   4    2     last_used_idx (the vq's, and used->idx)
+ *              packed: 1 + b, any size                          (1..256)
+ *   2    2     last_avail_idx (the vq's); packed: the vring base of both
+ *              positions, wrap counter in bit 15, slot (b & 0x7fff) % size
+ *   4    2     last_used_idx (the vq's, and used->idx); packed: unused
  *   6    1     regions = 1 + b % 4
  *   7    1     fill byte for guest memory the input does not give
  *   8    8     guest-physical address of region 0
@@ -33,16 +37,22 @@
  *              1..16384 bytes), u16 offset (% size) and u16 length of the part
  *              of the region given below; the rest of the region is fill
  *   56   6     peer queue: features (bits 0-2 as above, bits 3-5 its
- *              offload features as bits 5-7 above), ring size,
+ *              offload features as bits 5-7 above; bit6: both queues use
+ *              the packed ring layout (VIRTIO_F_RING_PACKED), bit7: both
+ *              negotiate VIRTIO_RING_F_EVENT_IDX), ring size,
  *              last_avail_idx, last_used_idx; its rings are always separate
  *   62   1     mbufs = b % 9, for tx bursts
  *   63   1     ops = 1 + b % 8
  *   64   8     op[i]: 0x00|n  rx burst of n (0..63) from the main queue
  *                     0x40|n  tx burst of the first n % (mbufs + 1) mbufs
  *                     0x80|n  the guest makes n (0..31) more main entries available
+ *                             (packed: marks the n slots from the device's
+ *                             position available in their lap, other flag
+ *                             bits kept: its buffers posted again)
  *                     0xa0|d<<4|n  forward burst of 3n packets, main to peer
  *                             (d = 0) or peer to main (d = 1)
- *                     0xc0|b  misc: bit0 toggle avail->flags NO_INTERRUPT,
+ *                     0xc0|b  misc: bit0 toggle avail->flags NO_INTERRUPT
+ *                             (packed: the driver event flags' bit 0, DISABLE),
  *                             bit1 set the main mem_hint to (b >> 2) & 7 (stale),
  *                             bit5 the next rx burst finds the mempool empty
  *   72   3x8   mbuf[i]: u16 pkt_len (& 0x1fff; bits 13-15 pick the MSS of a
@@ -58,9 +68,14 @@
  *              keeps none)
  *   96   16*N  main descriptor table (N = ring size)
  *   ..   6+2*N main avail ring: flags, idx, ring[N], used_event
+ *              (packed: 4 bytes, the driver event area: flags, off_wrap)
  *   ..   16*P  peer descriptor table (P = peer ring size)
- *   ..   6+2*P peer avail ring
+ *   ..   6+2*P peer avail ring (packed: 4 bytes, its driver event area)
  *   ..         region parts in order, each min(length, size - offset) bytes
+ *
+ * Packed mode: rings inside region 0 (bit3) put the descriptor ring at its
+ * start and the two event areas after it; otherwise each of the three is a
+ * malloc of its exact size. The device event area starts zeroed.
  *
  * Set FUZZ_VIRTQ_DEBUG=1 to print what each input does (for seeds).
  */
@@ -220,7 +235,12 @@ struct queue {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	uint8_t *buf[3]; /* desc, avail, used when not inside region 0 */
+	/* packed mode (desc, avail, used NULL) */
+	bool packed;
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *driver_event;
+	struct vring_packed_desc_event *device_event;
+	uint8_t *buf[3]; /* desc, avail, used (packed: desc, two event areas) when not inside region 0 */
 	bool in_guest;   /* rings inside region 0: tx may write over them */
 	const char *name;
 };
@@ -230,6 +250,7 @@ struct guest {
 	struct vhd_mem_table mem;
 	uint8_t *region[MAX_REGIONS];
 	struct queue main, peer;
+	bool packed;
 	struct rte_mbuf *mbufs[MAX_MBUFS];
 	uint32_t nmbufs;
 };
@@ -404,10 +425,14 @@ guest_free(struct guest *g)
 }
 
 static uint64_t
-features_of(uint8_t b, uint8_t offload)
+features_of(uint8_t b, uint8_t offload, uint8_t peer_feat)
 {
 	uint64_t f = offload_sets[offload & 7];
 
+	if (peer_feat & 0x40)
+		f |= 1ULL << VIRTIO_F_RING_PACKED;
+	if (peer_feat & 0x80)
+		f |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
 	if (b & 1)
 		f |= 1ULL << VIRTIO_NET_F_MRG_RXBUF;
 	if (b & 2)
@@ -425,6 +450,27 @@ queue_rings(struct guest *g, struct queue *q, struct reader *r, bool in_region0)
 	size_t desc_sz = 16u * size, avail_sz = 6u + 2u * size, used_sz = 6u + 8u * size;
 	size_t used_off = RTE_ALIGN_CEIL(desc_sz + avail_sz, 4);
 
+	if (q->packed) {
+		/* descriptors 16-aligned, event areas 4-aligned (the rings check's rules) */
+		q->in_guest = in_region0 && g->mem.regions[0].size >= desc_sz + 8;
+		if (q->in_guest) {
+			q->pdesc = (struct vring_packed_desc *)g->region[0];
+			q->driver_event = (struct vring_packed_desc_event *)(g->region[0] + desc_sz);
+			q->device_event = q->driver_event + 1;
+		} else {
+			q->buf[0] = malloc(desc_sz);
+			q->buf[1] = malloc(4);
+			q->buf[2] = malloc(4);
+			CHECK(q->buf[0] && q->buf[1] && q->buf[2]);
+			q->pdesc = (struct vring_packed_desc *)q->buf[0];
+			q->driver_event = (struct vring_packed_desc_event *)q->buf[1];
+			q->device_event = (struct vring_packed_desc_event *)q->buf[2];
+		}
+		rd_bytes(r, q->pdesc, desc_sz, 0);
+		rd_bytes(r, q->driver_event, 4, 0);
+		memset(q->device_event, 0, 4);
+		return;
+	}
 	q->in_guest = in_region0 && g->mem.regions[0].size >= used_off + used_sz;
 	if (q->in_guest) {
 		q->desc = (struct vring_desc *)g->region[0];
@@ -446,16 +492,39 @@ queue_rings(struct guest *g, struct queue *q, struct reader *r, bool in_region0)
 }
 
 static void
-queue_init(struct guest *g, struct queue *q, uint8_t feat, uint8_t offload, int callfd)
+queue_init(struct guest *g, struct queue *q, uint8_t feat, uint8_t offload, uint8_t peer_feat,
+	   int callfd)
 {
+	q->vq.callfd = callfd;
+	q->vq.mem = &g->mem;
+	if (q->packed) {
+		q->vq.desc_packed = q->pdesc;
+		q->vq.driver_event = q->driver_event;
+		q->vq.device_event = q->device_event;
+		CHECK(vhd_virtq_init(&q->vq, features_of(feat, offload, peer_feat)) == 0);
+		CHECK(q->vq.hdr_len == ((feat & 5) ? 12 : 10));
+		/* we poll: no kicks wanted */
+		CHECK(q->device_event->flags == VRING_PACKED_EVENT_FLAG_DISABLE);
+		CHECK(q->vq.last_avail_idx < q->vq.size && q->vq.last_used_idx < q->vq.size);
+		return;
+	}
 	q->vq.desc = q->desc;
 	q->vq.avail = q->avail;
 	q->vq.used = q->used;
-	q->vq.callfd = callfd;
-	q->vq.mem = &g->mem;
-	CHECK(vhd_virtq_init(&q->vq, features_of(feat, offload)) == 0);
+	CHECK(vhd_virtq_init(&q->vq, features_of(feat, offload, peer_feat)) == 0);
 	CHECK(q->vq.hdr_len == ((feat & 5) ? 12 : 10));
 	CHECK(q->used->flags == VRING_USED_F_NO_NOTIFY);
+}
+
+/*
+ * A packed ring's vring base from the input's u16: the wrap counter in bit
+ * 15, the slot made one of the ring's (any other is refused at init, as
+ * test_virtq_packed_hostile shows).
+ */
+static uint16_t
+packed_base(uint16_t v, uint16_t size)
+{
+	return (uint16_t)((v & 0x8000) | ((v & 0x7fff) % size));
 }
 
 /* Builds the guest from the input; false: skip it (a table vhostd refuses). */
@@ -472,7 +541,7 @@ guest_build(struct guest *g, struct reader *r, uint8_t *ops, uint32_t *nops)
 	g->main.name = "main";
 	g->peer.name = "peer";
 	feat = rd8(r);
-	g->main.vq.size = (uint16_t)(2u << (rd8(r) % 8));
+	g->main.vq.size = rd8(r); /* the size once the layout is known, below */
 	g->main.vq.last_avail_idx = rd16(r);
 	g->main.vq.last_used_idx = rd16(r);
 	g->mem.nregions = 1 + rd8(r) % MAX_REGIONS;
@@ -485,9 +554,24 @@ guest_build(struct guest *g, struct reader *r, uint8_t *ops, uint32_t *nops)
 		clen[i] = rd16(r);
 	}
 	peer_feat = rd8(r);
-	g->peer.vq.size = (uint16_t)(2u << (rd8(r) % 8));
+	g->peer.vq.size = rd8(r);
 	g->peer.vq.last_avail_idx = rd16(r);
 	g->peer.vq.last_used_idx = rd16(r);
+	g->packed = peer_feat & 0x40;
+	g->main.packed = g->packed;
+	g->peer.packed = g->packed;
+	if (g->packed) {
+		g->main.vq.size = 1u + g->main.vq.size;
+		g->peer.vq.size = 1u + g->peer.vq.size;
+		/* one vring base for both positions, as SET_VRING_BASE gives */
+		g->main.vq.last_avail_idx = packed_base(g->main.vq.last_avail_idx, g->main.vq.size);
+		g->main.vq.last_used_idx = g->main.vq.last_avail_idx;
+		g->peer.vq.last_avail_idx = packed_base(g->peer.vq.last_avail_idx, g->peer.vq.size);
+		g->peer.vq.last_used_idx = g->peer.vq.last_avail_idx;
+	} else {
+		g->main.vq.size = (uint16_t)(2u << (g->main.vq.size % 8));
+		g->peer.vq.size = (uint16_t)(2u << (g->peer.vq.size % 8));
+	}
 	g->nmbufs = rd8(r) % (MAX_MBUFS + 1);
 	*nops = 1 + rd8(r) % MAX_OPS;
 	for (i = 0; i < MAX_OPS; i++)
@@ -518,8 +602,13 @@ guest_build(struct guest *g, struct reader *r, uint8_t *ops, uint32_t *nops)
 
 	/* guest memory first, so that rings the input gives win inside region 0 */
 	rings = *r;
-	r->off += 16u * g->main.vq.size + 6u + 2u * g->main.vq.size;
-	r->off += 16u * g->peer.vq.size + 6u + 2u * g->peer.vq.size;
+	if (g->packed) {
+		r->off += 16u * g->main.vq.size + 4u;
+		r->off += 16u * g->peer.vq.size + 4u;
+	} else {
+		r->off += 16u * g->main.vq.size + 6u + 2u * g->main.vq.size;
+		r->off += 16u * g->peer.vq.size + 6u + 2u * g->peer.vq.size;
+	}
 	for (i = 0; i < g->mem.nregions; i++) {
 		size_t sz = g->mem.regions[i].size;
 		size_t off = coff[i] % sz;
@@ -531,8 +620,8 @@ guest_build(struct guest *g, struct reader *r, uint8_t *ops, uint32_t *nops)
 	}
 	queue_rings(g, &g->main, &rings, feat & 8);
 	queue_rings(g, &g->peer, &rings, false);
-	queue_init(g, &g->main, feat, feat >> 5, (feat & 16) ? efd : -1);
-	queue_init(g, &g->peer, peer_feat, peer_feat >> 3, (feat & 16) ? efd : -1);
+	queue_init(g, &g->main, feat, feat >> 5, peer_feat, (feat & 16) ? efd : -1);
+	queue_init(g, &g->peer, peer_feat, peer_feat >> 3, peer_feat, (feat & 16) ? efd : -1);
 
 	for (i = 0; i < g->nmbufs; i++) {
 		g->mbufs[i] = make_mbuf(mlen[i] & PKT_LEN_MASK, msegs[i], (uint8_t)(i * 16));
@@ -562,22 +651,28 @@ snap(const struct queue *q, struct before *b)
  * virtio-net header (hdr_errors) or too big for a side.
  */
 static uint64_t
-errors_since(const struct queue *q, const struct before *b, bool with_avail_idx)
+errors_since_stats(const struct queue *q, const struct vhd_virtq_stats *b, bool with_avail_idx)
 {
-	uint64_t sum = q->vq.stats.too_big - b->stats.too_big;
+	uint64_t sum = q->vq.stats.too_big - b->too_big;
 	int e;
 
 	for (e = with_avail_idx ? 0 : 1; e < VHD_DESC_ERR_MAX; e++)
-		sum += q->vq.stats.errors[e] - b->stats.errors[e];
+		sum += q->vq.stats.errors[e] - b->errors[e];
 	for (e = 0; e < VHD_HDR_ERR_MAX; e++)
-		sum += q->vq.stats.hdr_errors[e] - b->stats.hdr_errors[e];
+		sum += q->vq.stats.hdr_errors[e] - b->hdr_errors[e];
 	return sum;
+}
+
+static uint64_t
+errors_since(const struct queue *q, const struct before *b, bool with_avail_idx)
+{
+	return errors_since_stats(q, &b->stats, with_avail_idx);
 }
 
 /* One line per queue and burst for FUZZ_VIRTQ_DEBUG; make_seeds.py --check parses it. */
 static void
-debug_op(const char *what, const struct queue *q, const struct before *b, uint16_t ret,
-	 uint16_t consumed)
+debug_op_stats(const char *what, const struct queue *q, const struct vhd_virtq_stats *bs,
+	       uint16_t ret, uint16_t consumed)
 {
 	const char *sep = "";
 	int e;
@@ -585,10 +680,10 @@ debug_op(const char *what, const struct queue *q, const struct before *b, uint16
 	if (!debug)
 		return;
 	fprintf(stderr, "op %s ret=%u consumed=%u no_room=%" PRIu64 " no_mbuf=%" PRIu64 " errs=",
-		what, ret, consumed, q->vq.stats.no_room - b->stats.no_room,
-		q->vq.stats.no_mbuf - b->stats.no_mbuf);
+		what, ret, consumed, q->vq.stats.no_room - bs->no_room,
+		q->vq.stats.no_mbuf - bs->no_mbuf);
 	for (e = 0; e < VHD_DESC_ERR_MAX; e++) {
-		uint64_t d = q->vq.stats.errors[e] - b->stats.errors[e];
+		uint64_t d = q->vq.stats.errors[e] - bs->errors[e];
 
 		if (d > 0) {
 			fprintf(stderr, "%s%s:%" PRIu64, sep, vhd_desc_error_name(e), d);
@@ -596,7 +691,7 @@ debug_op(const char *what, const struct queue *q, const struct before *b, uint16
 		}
 	}
 	for (e = 0; e < VHD_HDR_ERR_MAX; e++) {
-		uint64_t d = q->vq.stats.hdr_errors[e] - b->stats.hdr_errors[e];
+		uint64_t d = q->vq.stats.hdr_errors[e] - bs->hdr_errors[e];
 
 		if (d > 0) {
 			fprintf(stderr, "%s%s:%" PRIu64, sep, vhd_hdr_error_name(e), d);
@@ -604,9 +699,16 @@ debug_op(const char *what, const struct queue *q, const struct before *b, uint16
 		}
 	}
 	/* not an error, but refused all the same: listed with them */
-	if (q->vq.stats.too_big != b->stats.too_big)
-		fprintf(stderr, "%stoo_big:%" PRIu64, sep, q->vq.stats.too_big - b->stats.too_big);
+	if (q->vq.stats.too_big != bs->too_big)
+		fprintf(stderr, "%stoo_big:%" PRIu64, sep, q->vq.stats.too_big - bs->too_big);
 	fprintf(stderr, "\n");
+}
+
+static void
+debug_op(const char *what, const struct queue *q, const struct before *b, uint16_t ret,
+	 uint16_t consumed)
+{
+	debug_op_stats(what, q, &b->stats, ret, consumed);
 }
 
 /*
@@ -717,6 +819,34 @@ extra_segments(const struct queue *q, const struct rte_mbuf *m)
 	return vhd_net_seg_count(m) - 1;
 }
 
+/* What rx promises about the mbufs it returns; their bytes. */
+static uint64_t
+check_rx_mbufs(const struct queue *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint64_t bytes = 0;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i], *seg;
+		uint32_t segs = 0, sum = 0;
+
+		CHECK(m != NULL);
+		CHECK(m->pkt_len >= MIN_FRAME_LEN && m->pkt_len <= VHD_MAX_FRAME_LEN);
+		/* a frame over one mbuf is a chain of full mbufs from the same pool */
+		for (seg = m; seg != NULL; seg = seg->next) {
+			CHECK(seg->pool == pool && seg->data_len > 0);
+			CHECK(seg->data_off + seg->data_len <= seg->buf_len);
+			CHECK(seg->next == NULL || seg->data_off + seg->data_len == seg->buf_len);
+			segs++;
+			sum += seg->data_len;
+		}
+		CHECK(segs == m->nb_segs && sum == m->pkt_len);
+		check_rx_offloads(q, m);
+		bytes += m->pkt_len;
+	}
+	return bytes;
+}
+
 static void
 do_rx(struct guest *g, uint16_t count, bool starve)
 {
@@ -751,24 +881,7 @@ do_rx(struct guest *g, uint16_t count, bool starve)
 		/* each refused chain is counted once */
 		CHECK(errors_since(q, &b, true) == (uint64_t)(consumed - n));
 	}
-	for (i = 0; i < n; i++) {
-		const struct rte_mbuf *m = pkts[i], *seg;
-		uint32_t segs = 0, sum = 0;
-
-		CHECK(m != NULL);
-		CHECK(m->pkt_len >= MIN_FRAME_LEN && m->pkt_len <= VHD_MAX_FRAME_LEN);
-		/* a frame over one mbuf is a chain of full mbufs from the same pool */
-		for (seg = m; seg != NULL; seg = seg->next) {
-			CHECK(seg->pool == pool && seg->data_len > 0);
-			CHECK(seg->data_off + seg->data_len <= seg->buf_len);
-			CHECK(seg->next == NULL || seg->data_off + seg->data_len == seg->buf_len);
-			segs++;
-			sum += seg->data_len;
-		}
-		CHECK(segs == m->nb_segs && sum == m->pkt_len);
-		check_rx_offloads(q, m);
-		bytes += m->pkt_len;
-	}
+	bytes = check_rx_mbufs(q, pkts, n);
 	CHECK(q->vq.stats.bytes - b.stats.bytes == bytes);
 	CHECK(q->vq.stats.packets - b.stats.packets == n);
 	/* a guest tx buffer is given back with length 0 */
@@ -881,6 +994,284 @@ do_forward(struct guest *g, struct queue *from, struct queue *to, uint16_t count
 	debug_op("to", to, &bt, (uint16_t)to_sent, to_consumed);
 }
 
+/*
+ * ---- packed mode ----
+ *
+ * A packed ring has no avail->idx and no used->idx: what the driver made
+ * available is in each descriptor's AVAIL/USED bits against the wrap
+ * counters, and the device writes a used descriptor at the first slot of
+ * each buffer it completes. The checks: the device's used position always
+ * equals its avail position (buffers complete in order, each burst
+ * completes what it takes, a packet that finds no room or is too big gives
+ * its buffers back), it moved over whole buffers that were available, each
+ * used descriptor is marked used in its lap and carries the id of its
+ * buffer's last descriptor, and the counts and lengths add up as in split
+ * mode.
+ */
+#define PK_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
+#define PK_USED (1u << VRING_PACKED_DESC_F_USED)
+#define PK_RING_MAX 256
+/* buffers completed: not known (the burst may have read slots it had completed) */
+#define PK_UNKNOWN 0xffff
+
+static bool
+pk_avail(uint16_t flags, bool wrap)
+{
+	return (flags & (PK_AVAIL | PK_USED)) == (wrap ? PK_AVAIL : PK_USED);
+}
+
+static void
+pk_advance(uint16_t size, uint16_t *slot, bool *wrap, uint32_t n)
+{
+	uint32_t s = *slot + n;
+
+	while (s >= size) {
+		s -= size;
+		*wrap = !*wrap;
+	}
+	*slot = (uint16_t)s;
+}
+
+/*
+ * A packed queue before a burst: the device's position, the ring as it was,
+ * and the model of what is available there: the buffers from the position
+ * on whose first slot is available in its lap, each as many slots as its
+ * NEXT flags chain (at most the ring size, as the datapath walks), as long
+ * as they fit one lap together. Past that (cut) a buffer would read slots the
+ * burst has already completed, which the copy no longer tells.
+ */
+struct pk_before {
+	uint16_t slot;
+	bool wrap;
+	bool cut;
+	uint16_t nbufs;
+	struct vhd_virtq_stats stats;
+	struct vring_packed_desc ring[PK_RING_MAX];
+	uint16_t ndesc[PK_RING_MAX];
+};
+
+static void
+pk_snap(const struct queue *q, struct pk_before *b)
+{
+	uint16_t size = q->vq.size, slot, k, s;
+	uint32_t total = 0;
+	bool wrap;
+
+	b->slot = q->vq.last_avail_idx;
+	b->wrap = q->vq.avail_wrap;
+	b->stats = q->vq.stats;
+	memcpy(b->ring, q->pdesc, 16u * size);
+	b->nbufs = 0;
+	b->cut = false;
+	slot = b->slot;
+	wrap = b->wrap;
+	while (total < size && pk_avail(b->ring[slot].flags, wrap)) {
+		for (k = 1, s = slot; k < size && (b->ring[s].flags & VRING_DESC_F_NEXT); k++)
+			s = (uint16_t)((s + 1) % size);
+		if (total + k > size) {
+			b->cut = true;
+			break;
+		}
+		b->ndesc[b->nbufs++] = k;
+		total += k;
+		pk_advance(size, &slot, &wrap, k);
+	}
+}
+
+/*
+ * Position invariants of a burst on packed q, and its used descriptors
+ * walked buffer by buffer (check_used: unless packet data may have been
+ * copied over a ring inside guest memory). Returns the buffers completed
+ * (PK_UNKNOWN if the model cannot tell), their used lengths' sum and how
+ * many are not 0.
+ */
+static uint16_t
+pk_check(const struct queue *q, const struct pk_before *b, bool check_used, uint64_t *len_sum,
+	 uint16_t *nonzero)
+{
+	uint16_t size = q->vq.size, slot = b->slot, j;
+	bool wrap = b->wrap;
+	uint32_t moved, acc = 0;
+
+	*len_sum = 0;
+	*nonzero = 0;
+	CHECK(q->vq.last_avail_idx < size && q->vq.last_used_idx < size);
+	/* completed in order: the used position follows the avail one exactly */
+	CHECK(q->vq.last_used_idx == q->vq.last_avail_idx && q->vq.used_wrap == q->vq.avail_wrap);
+	/* a packed ring never counts an implausible avail->idx */
+	CHECK(q->vq.stats.errors[VHD_DESC_ERR_AVAIL_IDX] == b->stats.errors[VHD_DESC_ERR_AVAIL_IDX]);
+	if (b->cut)
+		return PK_UNKNOWN;
+	moved = (q->vq.last_avail_idx + (q->vq.avail_wrap ? size : 0) + 2u * size - b->slot -
+		 (b->wrap ? size : 0)) % (2u * size);
+	for (j = 0; j < b->nbufs && acc < moved; j++) {
+		const struct vring_packed_desc *d = &q->pdesc[slot];
+		uint16_t last = (uint16_t)((slot + b->ndesc[j] - 1u) % size);
+
+		if (check_used) {
+			uint16_t flags = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
+
+			CHECK((flags & (PK_AVAIL | PK_USED)) == (wrap ? PK_AVAIL | PK_USED : 0));
+			CHECK(d->id == b->ring[last].id);
+			*len_sum += d->len;
+			*nonzero += d->len > 0;
+		}
+		acc += b->ndesc[j];
+		pk_advance(size, &slot, &wrap, b->ndesc[j]);
+	}
+	/* it took whole buffers, and only ones the driver had made available */
+	CHECK(acc == moved);
+	return j;
+}
+
+static void
+pk_do_rx(struct guest *g, uint16_t count, bool starve)
+{
+	static struct pk_before b;
+	struct queue *q = &g->main;
+	struct rte_mbuf *pkts[64];
+	struct rte_mbuf *held[POOL_SIZE];
+	unsigned int nheld = 0, i;
+	uint16_t n, bufs, nonzero;
+	uint64_t errs, lens;
+
+	if (starve) {
+		while (nheld < POOL_SIZE && (held[nheld] = rte_pktmbuf_alloc(pool)) != NULL)
+			nheld++;
+	}
+	pk_snap(q, &b);
+	n = vhd_virtq_rx_burst(&q->vq, pool, pkts, count);
+	bufs = pk_check(q, &b, true, &lens, &nonzero);
+	errs = errors_since_stats(q, &b.stats, true);
+
+	CHECK(n <= count && n <= VHD_BURST_MAX);
+	/* each refused buffer is counted once, and a burst takes at most 32 */
+	CHECK(n + errs <= (uint64_t)RTE_MIN(count, (uint16_t)VHD_BURST_MAX));
+	if (bufs != PK_UNKNOWN) {
+		CHECK(bufs == n + errs);
+		/* a guest tx buffer is given back with length 0 */
+		CHECK(lens == 0);
+		if (count > 0 && b.nbufs > 0) {
+			if (starve)
+				CHECK(bufs == 0 && q->vq.stats.no_mbuf == b.stats.no_mbuf + 1);
+			else if (q->vq.stats.no_mbuf == b.stats.no_mbuf)
+				CHECK(bufs > 0); /* never stalls */
+		}
+	}
+	CHECK(q->vq.stats.bytes - b.stats.bytes == check_rx_mbufs(q, pkts, n));
+	CHECK(q->vq.stats.packets - b.stats.packets == n);
+	debug_op_stats("rx", q, &b.stats, n, bufs);
+	rte_pktmbuf_free_bulk(pkts, n);
+	for (i = 0; i < nheld; i++)
+		rte_pktmbuf_free(held[i]);
+}
+
+static void
+pk_do_tx(struct guest *g, uint16_t count)
+{
+	static struct pk_before b;
+	struct queue *q = &g->main;
+	uint32_t lens[MAX_MBUFS];
+	uint16_t nsegs[MAX_MBUFS];
+	uint64_t hash[MAX_MBUFS], ol[MAX_MBUFS];
+	uint16_t sent, bufs, nonzero, i;
+	uint64_t accounted, frames, extra = 0, used_lens;
+
+	for (i = 0; i < count; i++) {
+		lens[i] = g->mbufs[i]->pkt_len;
+		nsegs[i] = g->mbufs[i]->nb_segs;
+		hash[i] = mbuf_hash(g->mbufs[i]);
+		ol[i] = g->mbufs[i]->ol_flags;
+		extra += extra_segments(q, g->mbufs[i]);
+	}
+	pk_snap(q, &b);
+	sent = vhd_virtq_tx_burst(&q->vq, g->mbufs, count);
+	/* tx may have written packet data over the ring when it lives in guest memory */
+	bufs = pk_check(q, &b, !q->in_guest, &used_lens, &nonzero);
+
+	CHECK(sent <= count);
+	for (i = 0; i < count; i++)
+		CHECK(g->mbufs[i]->pkt_len == lens[i] && g->mbufs[i]->nb_segs == nsegs[i] &&
+		      mbuf_seg_sum(g->mbufs[i]) == lens[i] && mbuf_hash(g->mbufs[i]) == hash[i] &&
+		      g->mbufs[i]->ol_flags == ol[i]);
+	/* as in split mode (do_tx) */
+	frames = q->vq.stats.packets - b.stats.packets;
+	CHECK(frames >= sent && frames - sent <= extra);
+	accounted = q->vq.stats.no_room - b.stats.no_room + errors_since_stats(q, &b.stats, true) +
+		    sent;
+	CHECK(accounted >= count && accounted - count <= extra);
+	/* without MRG_RXBUF a packet finds no room only when no buffer is available */
+	if (count > 0 && b.nbufs > 0 && !(q->vq.flags & VHD_VQ_F_MRG_RXBUF))
+		CHECK(q->vq.stats.no_room - b.stats.no_room < count);
+	if (bufs != PK_UNKNOWN && !q->in_guest) {
+		CHECK(used_lens == q->vq.stats.bytes - b.stats.bytes + frames * q->vq.hdr_len);
+		if (q->vq.flags & VHD_VQ_F_MRG_RXBUF)
+			CHECK(nonzero >= frames);
+		else
+			CHECK(nonzero == frames);
+	}
+	debug_op_stats("tx", q, &b.stats, sent, bufs);
+}
+
+static void
+pk_do_forward(struct guest *g, struct queue *from, struct queue *to, uint16_t count)
+{
+	static struct pk_before bf, bt;
+	/* the copy may land on the main ring when it lives in guest memory */
+	bool check_used = !g->main.in_guest;
+	uint16_t recv, bufs, to_bufs, nonzero;
+	uint64_t errs, lens, to_sent;
+
+	pk_snap(from, &bf);
+	pk_snap(to, &bt);
+	recv = vhd_virtq_forward_burst(&from->vq, &to->vq, count);
+
+	/* source side: like rx, without mbufs */
+	bufs = pk_check(from, &bf, check_used, &lens, &nonzero);
+	errs = errors_since_stats(from, &bf.stats, true);
+	CHECK(recv <= count && recv <= VHD_BURST_MAX);
+	CHECK(recv + errs <= (uint64_t)RTE_MIN(count, (uint16_t)VHD_BURST_MAX));
+	CHECK(from->vq.stats.packets - bf.stats.packets == recv);
+	CHECK(from->vq.stats.bytes - bf.stats.bytes >= (uint64_t)recv * MIN_FRAME_LEN);
+	CHECK(from->vq.stats.bytes - bf.stats.bytes <= (uint64_t)recv * VHD_MAX_FRAME_LEN);
+	if (bufs != PK_UNKNOWN) {
+		CHECK(bufs == recv + errs);
+		if (check_used)
+			CHECK(lens == 0);
+		/* never stalls: no mbuf is needed here */
+		if (count > 0 && bf.nbufs > 0)
+			CHECK(bufs > 0);
+	}
+
+	/* destination side: each packet received is sent, dropped or lacks room */
+	to_bufs = pk_check(to, &bt, check_used, &lens, &nonzero);
+	to_sent = to->vq.stats.packets - bt.stats.packets;
+	CHECK(to_sent + errors_since_stats(to, &bt.stats, true) + to->vq.stats.no_room -
+	      bt.stats.no_room == recv);
+	CHECK(to->vq.stats.bytes - bt.stats.bytes <= from->vq.stats.bytes - bf.stats.bytes);
+	if (to_bufs != PK_UNKNOWN && check_used) {
+		CHECK(lens == to->vq.stats.bytes - bt.stats.bytes + to_sent * to->vq.hdr_len);
+		CHECK(nonzero >= to_sent);
+	}
+	debug_op_stats("fwd", from, &bf.stats, recv, bufs);
+	debug_op_stats("to", to, &bt.stats, (uint16_t)to_sent, to_bufs);
+}
+
+/* The guest posts its buffers again: n slots from the device's position made available. */
+static void
+pk_post(struct queue *q, uint16_t n)
+{
+	uint16_t slot = q->vq.last_avail_idx, i;
+	bool wrap = q->vq.avail_wrap;
+
+	for (i = 0; i < n && i < q->vq.size; i++) {
+		uint16_t f = q->pdesc[slot].flags & ~(PK_AVAIL | PK_USED);
+
+		q->pdesc[slot].flags = f | (wrap ? PK_AVAIL : PK_USED);
+		pk_advance(q->vq.size, &slot, &wrap, 1);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -897,7 +1288,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		guest_free(&g);
 		return 0;
 	}
-	if (debug)
+	if (debug && g.packed)
+		fprintf(stderr, "guest packed size=%u/%u regions=%u flags=0x%x/0x%x avail=%u/%u "
+			"rings=%s\n", g.main.vq.size, g.peer.vq.size, g.mem.nregions, g.main.vq.flags,
+			g.peer.vq.flags, g.main.vq.last_avail_idx, g.main.vq.avail_wrap,
+			g.main.in_guest ? "in guest" : "separate");
+	else if (debug)
 		fprintf(stderr, "guest size=%u/%u regions=%u flags=0x%x/0x%x avail=%u-%u rings=%s\n",
 			g.main.vq.size, g.peer.vq.size, g.mem.nregions, g.main.vq.flags,
 			g.peer.vq.flags, g.main.vq.last_avail_idx, g.main.avail->idx,
@@ -907,22 +1303,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		switch (op >> 6) {
 		case 0:
-			do_rx(&g, op & 0x3f, starve);
+			if (g.packed)
+				pk_do_rx(&g, op & 0x3f, starve);
+			else
+				do_rx(&g, op & 0x3f, starve);
 			starve = false;
 			break;
 		case 1:
-			do_tx(&g, (uint16_t)((op & 0x3f) % (g.nmbufs + 1)));
+			if (g.packed)
+				pk_do_tx(&g, (uint16_t)((op & 0x3f) % (g.nmbufs + 1)));
+			else
+				do_tx(&g, (uint16_t)((op & 0x3f) % (g.nmbufs + 1)));
 			break;
 		case 2:
-			if (!(op & 0x20))
+			if (!(op & 0x20) && g.packed)
+				pk_post(&g.main, op & 0x1f);
+			else if (!(op & 0x20))
 				g.main.avail->idx += op & 0x1f;
+			else if (g.packed)
+				pk_do_forward(&g, (op & 0x10) ? &g.peer : &g.main,
+					      (op & 0x10) ? &g.main : &g.peer, 3 * (op & 0xf));
 			else if (!(op & 0x10))
 				do_forward(&g, &g.main, &g.peer, 3 * (op & 0xf));
 			else
 				do_forward(&g, &g.peer, &g.main, 3 * (op & 0xf));
 			break;
 		default:
-			if (op & 1)
+			if ((op & 1) && g.packed)
+				g.main.driver_event->flags ^= VRING_PACKED_EVENT_FLAG_DISABLE;
+			else if (op & 1)
 				g.main.avail->flags ^= VRING_AVAIL_F_NO_INTERRUPT;
 			if (op & 2)
 				g.main.vq.mem_hint = (op >> 2) & 7;

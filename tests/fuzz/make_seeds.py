@@ -14,6 +14,10 @@ tests/unit/test_virtq_hostile.c, each followed by a good packet or buffer.
 each burst's result (returned, consumed, error counters) with what the seed
 was built to do, so a seed that stops reaching its case is noticed. Forward
 seeds use the peer queue (a second queue in the same guest memory).
+
+packed_* seeds are the same guests on the packed ring layout (both queues;
+tests/unit/test_virtq_packed_hostile.c's cases as packed_bad_*); there
+"consumed" counts the used descriptors (buffers completed).
 """
 import argparse
 import os
@@ -38,6 +42,10 @@ GSO_TCPV4, GSO_UDP, GSO_TCPV6, GSO_ECN = 1, 3, 4, 0x80
 # descriptor flags
 NEXT, WRITE, INDIRECT = 1, 2, 4
 NO_INTERRUPT = 1
+# packed ring (peer feature byte bits 6 and 7, both queues)
+P_PACKED, P_EVENT_IDX = 0x40, 0x80
+P_AVAIL, P_USED = 1 << 7, 1 << 15
+EV_ENABLE, EV_DISABLE, EV_DESC = 0, 1, 2
 # ops
 def RX(n): return 0x00 | n
 def TX(n): return 0x40 | n
@@ -70,6 +78,8 @@ HIGH = [(0, 0x2000), (0x7000, 0x2000), (0, 0x2000), None]  # R3 placed below
 class Ring:
     """One virtqueue's driver side: descriptor table and avail ring."""
 
+    packed = False
+
     def __init__(self, features, qsize, start, used_start):
         self.features = features
         self.qsize = qsize
@@ -92,13 +102,81 @@ class Ring:
         return out + struct.pack("<H", 0)
 
 
+class PackedRing:
+    """One packed virtqueue's driver side: the descriptor ring and its event area."""
+
+    packed = True
+
+    def __init__(self, features, qsize, base):
+        assert 1 <= qsize <= 256
+        self.features = features
+        self.qsize = qsize
+        self.start = base & 0xFFFF
+        self.slot = base & 0x7FFF
+        self.wrap = bool(base & 0x8000)
+        assert self.slot < qsize
+        # every slot looks used in the lap before the start, as a ring that ran there
+        self.desc = [(0, 0, 0, (P_AVAIL | P_USED) if (self.wrap if i < self.slot
+                                                      else not self.wrap) else 0)
+                     for i in range(qsize)]
+        self.next_id = 0
+        self.inflight = 0
+        self.event = (EV_ENABLE, 0)
+
+    @property
+    def hdr_len(self):
+        return 12 if self.features & (F_MRG | F_V1) else 10
+
+    def post(self, descs, buf_id=None):
+        """One buffer: descs (addr, len, flags) in consecutive slots, flags as given
+        (NEXT too), each marked available in its lap; returns its id."""
+        if buf_id is None:
+            buf_id = self.next_id
+            self.next_id = (self.next_id + 1) % self.qsize
+        assert self.inflight + len(descs) <= self.qsize
+        self.inflight += len(descs)
+        for a, l, f in descs:
+            self.desc[self.slot] = (a & U64, l & 0xFFFFFFFF, buf_id & 0xFFFF,
+                                    f | (P_AVAIL if self.wrap else P_USED))
+            self.slot += 1
+            if self.slot == self.qsize:
+                self.slot, self.wrap = 0, not self.wrap
+        return buf_id
+
+    def set_bits(self, slot, bits):
+        a, l, i, f = self.desc[slot]
+        self.desc[slot] = (a, l, i, (f & ~(P_AVAIL | P_USED)) | bits)
+
+    def hide_last(self, n):
+        """The last n slots posted look used in their own lap (not available); the
+        target's POST op makes them available again."""
+        slot, wrap = self.slot, self.wrap
+        for _ in range(n):
+            if slot == 0:
+                slot, wrap = self.qsize, not wrap
+            slot -= 1
+            self.set_bits(slot, (P_AVAIL | P_USED) if wrap else 0)
+
+    def bytes(self):
+        out = b"".join(struct.pack("<QIHH", *d) for d in self.desc)
+        return out + struct.pack("<HH", *self.event)
+
+
 class Guest:
     def __init__(self, features=F_V1 | F_INDIRECT | F_CALLFD, qsize=16, start=0,
                  used_start=None, layout=None, gpa0=LOW_GPA0, high=False, fill=0xEE,
-                 peer_features=F_V1 | F_INDIRECT, peer_qsize=2, peer_start=0):
+                 peer_features=F_V1 | F_INDIRECT, peer_qsize=2, peer_start=0,
+                 packed=False, event_idx=False):
         self.features = features
-        self.main = Ring(features, qsize, start, used_start)
-        self.peer = Ring(peer_features, peer_qsize, peer_start, None)
+        self.packed = packed
+        self.event_idx = event_idx
+        if packed:
+            # start: the vring base (slot, wrap counter in bit 15); fresh: slot 0, wrap 1
+            self.main = PackedRing(features, qsize, start or 0x8000)
+            self.peer = PackedRing(peer_features, peer_qsize, peer_start or 0x8000)
+        else:
+            self.main = Ring(features, qsize, start, used_start)
+            self.peer = Ring(peer_features, peer_qsize, peer_start, None)
         self.q = self.main  # the ring the helpers below work on
         self.fill = fill
         if high:
@@ -179,6 +257,9 @@ class Guest:
         return d
 
     def chain(self, bufs, flags):
+        if self.q.packed:  # a buffer to post(): its descriptors
+            return [(a, l, flags | (NEXT if k + 1 < len(bufs) else 0))
+                    for k, (a, l) in enumerate(bufs)]
         ids = [self.desc_alloc() for _ in bufs]
         for k, (addr, length) in enumerate(bufs):
             last = k + 1 == len(bufs)
@@ -194,12 +275,24 @@ class Guest:
         return gpa
 
     def indirect(self, bufs, flags, r=0):
+        if self.q.packed:
+            return [(self.ptable(r, [(a, l, flags) for a, l in bufs]), 16 * len(bufs),
+                     INDIRECT)]
         t = [(a, l, flags | (NEXT if k + 1 < len(bufs) else 0), k + 1 if k + 1 < len(bufs) else 0)
              for k, (a, l) in enumerate(bufs)]
         return self.one_desc(self.table(r, t), 16 * len(t), INDIRECT)
 
+    def ptable(self, r, entries, offset=0):
+        """A packed indirect table of (addr, len, flags) in region r; returns its gpa."""
+        gpa = self.alloc(r, 16 * len(entries) + offset) + offset
+        self.write(gpa, b"".join(struct.pack("<QIHH", a & U64, l & 0xFFFFFFFF, 0, f)
+                                 for a, l, f in entries))
+        return gpa
+
     def post(self, head):
         q = self.q
+        if q.packed:
+            return q.post(head)
         q.avail_ring[q.avail_idx % q.qsize] = head & 0xFFFF
         q.avail_idx = (q.avail_idx + 1) & 0xFFFF
 
@@ -222,15 +315,13 @@ class Guest:
             bufs.append((gpa, l))
             off += l
         head = self.indirect(bufs, 0, r) if indirect else self.chain(bufs, 0)
-        self.post(head)
-        return head
+        return self.post(head)
 
     def rx_buf(self, length, r=0, gpa=None):
         """A buffer the guest posts to receive into (vhostd tx)."""
         gpa = self.alloc(r, length) if gpa is None else gpa
         head = self.chain([(gpa, length)], WRITE)
-        self.post(head)
-        return head
+        return self.post(head)
 
     def mbuf(self, length, segs=1, empty_first=False, offload=0, mss=1448):
         assert 1 <= segs <= 4 or segs == 65
@@ -260,7 +351,12 @@ class Guest:
             assert n == 1 << k and 1 <= k <= 8
             return k - 1
         m, p = self.main, self.peer
-        out = struct.pack("<BBHHBBQ", self.features, log2(m.qsize), m.start, m.used_start,
+        if self.packed:
+            def log2(n):  # packed: the size byte is size - 1
+                assert 1 <= n <= 256
+                return n - 1
+        out = struct.pack("<BBHHBBQ", self.features, log2(m.qsize), m.start,
+                          m.start if self.packed else m.used_start,
                           len(self.layout) - 1, self.fill, self.gpa0)
         for i in range(MAX_REGIONS):
             if i < len(self.layout):
@@ -269,7 +365,9 @@ class Guest:
                 out += struct.pack("<IHHH", gap, size - 1, lo, self.hi[i] - lo)
             else:
                 out += struct.pack("<IHHH", 0, 0, 0, 0)
-        out += struct.pack("<BBHH", p.features, log2(p.qsize), p.start, p.used_start)
+        pf = p.features | (P_PACKED if self.packed else 0) | (P_EVENT_IDX if self.event_idx else 0)
+        out += struct.pack("<BBHH", pf, log2(p.qsize), p.start,
+                           p.start if self.packed else p.used_start)
         out += struct.pack("<BB", len(self.mbufs), max(len(self.ops), 1) - 1)
         out += bytes(self.ops + [0] * (MAX_OPS - len(self.ops)))
         for i in range(MAX_MBUFS):
@@ -1243,6 +1341,339 @@ def hostile(name, err, mode, high, no_indirect, build):
     return g
 
 
+# ---------------------------------------------------------------- packed ring
+# The same kinds of guests on the packed layout (VIRTIO_F_RING_PACKED): both
+# queues packed; "consumed" counts buffers completed.
+
+@seed
+def packed_rx_one_desc():
+    g = Guest(packed=True)
+    g.tx_pkt(64)
+    g.tx_pkt(1500, lens=[12, 700, 800], r=1)
+    g.op(RX(32), ret=2, consumed=2, errs={})
+    return g
+
+
+@seed
+def packed_rx_chains_wrap_odd_size():
+    # 5 slots from slot 3 of the second lap: the first chain wraps the ring's end
+    g = Guest(packed=True, qsize=5, start=3)
+    g.tx_pkt(64, lens=[5, 7, 30, 34])
+    g.tx_pkt(60)
+    g.op(RX(32), ret=2, consumed=2, errs={})
+    return g
+
+
+@seed
+def packed_rx_indirect_header_split():
+    g = Guest(packed=True)
+    g.tx_pkt(100, lens=[12, 50, 50], indirect=True, r=1)
+    g.tx_pkt(64, lens=[1, 11, 64])
+    g.tx_pkt(64, lens=[20, 56], r=2)
+    g.op(RX(32), ret=3, consumed=3, errs={})
+    return g
+
+
+@seed
+def packed_rx_legacy_header_size_1():
+    g = Guest(packed=True, features=F_INDIRECT, qsize=1)
+    g.tx_pkt(60)
+    g.op(RX(32), ret=1, consumed=1, errs={})
+    g.op(RX(32), ret=0, consumed=0, errs={})
+    return g
+
+
+@seed
+def packed_rx_size_255():
+    g = Guest(packed=True, qsize=255, start=250 | 0x8000)
+    for i in range(40):
+        g.tx_pkt(14 + i, seed=i)
+    g.op(RX(63), ret=32, consumed=32, errs={})
+    g.op(RX(63), ret=8, consumed=8, errs={})
+    return g
+
+
+@seed
+def packed_rx_post_more_starved():
+    g = Guest(packed=True, qsize=4)
+    for i in range(3):
+        g.tx_pkt(64, seed=i)
+    g.q.hide_last(2)                        # the guest publishes one ...
+    g.op(MISC_STARVE)
+    g.op(RX(32), ret=0, consumed=0, no_mbuf=1, errs={})
+    g.op(RX(32), ret=1, consumed=1, errs={})
+    g.op(POST(2))                           # ... then the others
+    g.op(RX(32), ret=2, consumed=2, errs={})
+    return g
+
+
+@seed
+def packed_rx_head_wrong_lap():
+    g = Guest(packed=True)
+    g.tx_pkt(64)
+    g.tx_pkt(64)
+    g.q.set_bits(0, P_USED)                 # available in the lap before: not now
+    g.op(RX(32), ret=0, consumed=0, errs={})
+    g.op(POST(1))
+    g.op(RX(32), ret=2, consumed=2, errs={})
+    return g
+
+
+@seed
+def packed_rx_buffer_ids_any():
+    g = Guest(packed=True)
+    for i, buf_id in enumerate((16, 0x7FFF, 0xFFFF)):
+        gpa = g.alloc(0, 76)
+        g.write(gpa, bytes(12) + bytes(range(64)))
+        g.q.post([(gpa, 76, 0)], buf_id=buf_id)
+    g.op(RX(32), ret=3, consumed=3, errs={})
+    return g
+
+
+@seed
+def packed_rx_rings_in_guest_event_idx():
+    g = Guest(packed=True, event_idx=True,
+              features=F_V1 | F_INDIRECT | F_RINGS_IN_GUEST | F_CALLFD)
+    g.brk[0] = 0x800
+    g.main.event = (EV_DESC, 1 | 0x8000)    # interrupt once slot 1 is used
+    g.tx_pkt(64)
+    g.tx_pkt(64, indirect=True, lens=[12, 64])
+    g.tx_pkt(64)
+    g.op(RX(1), ret=1, consumed=1, errs={})
+    g.op(MISC_TOGGLE_NO_INTR)
+    g.op(RX(32), ret=2, consumed=2, errs={})
+    return g
+
+
+@seed
+def packed_tx_one_buffer():
+    g = Guest(packed=True)
+    g.rx_buf(256)
+    g.rx_buf(2048, r=1)
+    g.mbuf(100)
+    g.mbuf(1500, segs=2)
+    g.op(TX(2), ret=2, consumed=2, errs={})
+    return g
+
+
+@seed
+def packed_tx_mergeable():
+    g = Guest(packed=True, features=F_V1 | F_MRG | F_INDIRECT, qsize=7, start=5)
+    for _ in range(6):
+        g.rx_buf(512)
+    g.mbuf(1500, segs=3)
+    g.mbuf(60, segs=2, empty_first=True)
+    g.mbuf(1100)
+    # 3 + 1 buffers; the last packet needs 3, finds 2 and gives them back
+    g.op(TX(3), ret=2, consumed=4, no_room=1, errs={})
+    return g
+
+
+@seed
+def packed_tx_laps():
+    # a ring of 2 reused for three laps: the wrap counters flip each time
+    g = Guest(packed=True, features=F_V1 | F_CALLFD, qsize=2)
+    g.rx_buf(112)
+    g.rx_buf(112, r=1)
+    g.mbuf(100)
+    g.mbuf(100, segs=3)
+    g.op(TX(2), ret=2, consumed=2, errs={})
+    g.op(POST(2))
+    g.op(TX(2), ret=2, consumed=2, errs={})
+    g.op(POST(2))
+    g.op(TX(2), ret=2, consumed=2, errs={})
+    return g
+
+
+@seed
+def packed_tx_indirect_legacy():
+    g = Guest(packed=True, features=F_INDIRECT)
+    g.post(g.indirect([(g.alloc(1, 10), 10), (g.alloc(1, 400), 400), (g.alloc(2, 400), 400)],
+                      WRITE, r=0))
+    g.mbuf(700, segs=4)
+    g.op(TX(1), ret=1, consumed=1, errs={})
+    return g
+
+
+@seed
+def packed_tx_offloads():
+    # a guest that takes no offloads: TSO cut into 3 segments, the checksum done here
+    g = Guest(packed=True, features=F_V1 | F_MRG | OFFLOAD(OFF_TX_ONLY))
+    for r in range(6):
+        g.rx_buf(1600, r=r % 3)
+    g.mbuf(3000, segs=2, offload=M_TSO4, mss=1000)
+    g.mbuf(200, offload=M_UDP6)
+    g.op(TX(2), ret=2, consumed=4, errs={})
+    return g
+
+
+@seed
+def packed_fwd_basic():
+    g = Guest(packed=True, peer_qsize=16)
+    g.tx_pkt(64)
+    g.tx_pkt(64, lens=[5, 7, 30, 34], r=1)
+    g.tx_pkt(1500, lens=[12, 700, 800], indirect=True, r=2)
+    g.use(g.peer)
+    for _ in range(3):
+        g.rx_buf(2048, r=0)
+    g.use(g.main)
+    g.op(FWD(3), ret=3, consumed=3, errs={}, to=dict(ret=3, consumed=3, errs={}))
+    g.op(FWD(3), ret=0, consumed=0, errs={}, to=dict(ret=0, consumed=0, errs={}))
+    return g
+
+
+@seed
+def packed_fwd_peer_to_main_mergeable_no_room():
+    g = Guest(packed=True, features=F_V1 | F_MRG | F_CALLFD, peer_qsize=9, peer_start=7)
+    g.use(g.peer)
+    for i in range(3):
+        g.tx_pkt(700, seed=i, lens=[12, 300, 400])
+    g.use(g.main)
+    g.rx_buf(512)
+    g.rx_buf(512)
+    g.op(FWD(6, peer_to_main=True), ret=3, consumed=3, errs={},
+         to=dict(ret=1, consumed=2, no_room=2, errs={}))
+    return g
+
+
+@seed
+def packed_fwd_bad_chains_both_sides():
+    g = Guest(packed=True, peer_qsize=16)
+    g.post([(0x1000, 64, 0)])
+    g.tx_pkt(64)
+    g.tx_pkt(1000)
+    g.use(g.peer)
+    g.post([(g.alloc(0, 16), 16, WRITE | NEXT), (g.end(2) + 0x1000, 2048, WRITE)])
+    g.rx_buf(2048)
+    g.use(g.main)
+    g.op(FWD(3), ret=2, consumed=3, errs={"desc_addr": 1},
+         to=dict(ret=1, consumed=2, errs={"desc_addr": 1}))
+    return g
+
+
+# Packed twins of the malformed buffers (tests/unit/test_virtq_packed_hostile.c):
+# each posts one bad buffer of direction d.
+
+def P(g, *descs): return g.post(list(descs))
+def pk_good_table(g, d): return g.ptable(0, [(g.alloc(1, 16), 16, d), (g.alloc(1, 64), 64, d)])
+
+
+def pb_chain_longer_than_ring(g, d):
+    return P(g, *[(g.alloc(0, 16), 16, d | NEXT)] * g.qsize)
+
+
+def pb_indirect_table_straddles(g, d):
+    gpa = g.region_gpa(2) - 16
+    g.write(gpa, b"".join(struct.pack("<QIHH", a, l, 0, d)
+                          for a, l in ((g.alloc(0, 16), 16), (g.alloc(0, 64), 64))))
+    return P(g, (gpa, 32, INDIRECT))
+
+
+def pb_indirect_table_past_end(g, d):
+    gpa = g.end(3) - 16
+    g.write(gpa, struct.pack("<QIHH", g.alloc(0, 64), 64, 0, d))
+    return P(g, (gpa, 64, INDIRECT))
+
+
+PK_HOSTILE = [
+    ("chain_longer_than_ring", "chain_loop", ALL, False, False, pb_chain_longer_than_ring),
+    ("addr_gap_low", "desc_addr", ALL, False, False, lambda g, d: P(g, (0x1000, 64, d))),
+    ("addr_zero", "desc_addr", ALL, False, False, lambda g, d: P(g, (0, 64, d))),
+    ("addr_gap_between", "desc_addr", ALL, False, False,
+     lambda g, d: P(g, (g.end(0) + 0x1000, 1500, d))),
+    ("addr_gap_second_desc", "desc_addr", ALL, False, False,
+     lambda g, d: P(g, (g.alloc(0, 16), 16, d | NEXT), (g.end(2) + 0x1000, 64, d))),
+    ("addr_above_last_region", "desc_addr", ALL, False, False,
+     lambda g, d: P(g, (g.end(3) + 0x1000, 64, d))),
+    ("addr_len_wraps_from_region", "desc_addr", ALL, True, False,
+     lambda g, d: P(g, (g.region_gpa(3) + 0x100, 0xFFFFFFFF, d))),
+    ("addr_len_wraps_at_top", "desc_addr", ALL, True, False, lambda g, d: P(g, (U64 - 15, 64, d))),
+    ("past_end_of_last_region", "desc_addr", ALL, True, False,
+     lambda g, d: P(g, (g.end(3) - 64, 512, d))),
+    ("past_end_of_r0", "desc_addr", ALL, False, False, lambda g, d: P(g, (g.end(0) - 8, 64, d))),
+    ("past_end_of_r2_into_gap", "desc_addr", ALL, False, False,
+     lambda g, d: P(g, (g.end(2) - 20, 100, d))),
+    ("zero_len_head", "desc_len", ALL, False, False, lambda g, d: P(g, (g.alloc(0, 64), 0, d))),
+    ("zero_len_middle", "desc_len", ALL, False, False,
+     lambda g, d: P(g, (g.alloc(0, 16), 16, d | NEXT), (g.alloc(0, 16), 0, d | NEXT),
+                    (g.alloc(0, 64), 64, d))),
+    ("zero_len_indirect_entry", "desc_len", ALL, False, False,
+     lambda g, d: P(g, (g.ptable(0, [(g.alloc(1, 16), 16, d), (g.alloc(1, 64), 0, d)]), 32,
+                        INDIRECT))),
+    ("indirect_len_24", "indirect", ALL, False, False,
+     lambda g, d: P(g, (pk_good_table(g, d), 24, INDIRECT))),
+    ("indirect_len_0", "indirect", ALL, False, False,
+     lambda g, d: P(g, (pk_good_table(g, d), 0, INDIRECT))),
+    ("indirect_len_huge", "indirect", ALL, False, False,
+     lambda g, d: P(g, (pk_good_table(g, d), 16 * (32768 + 1), INDIRECT))),
+    ("nested_indirect_first", "indirect", ALL, False, False,
+     lambda g, d: P(g, (g.ptable(0, [(pk_good_table(g, d), 32, INDIRECT)]), 16, INDIRECT))),
+    ("nested_indirect_second", "indirect", ALL, False, False,
+     lambda g, d: P(g, (g.ptable(0, [(g.alloc(1, 16), 16, d),
+                                     (pk_good_table(g, d), 32, INDIRECT)]), 32, INDIRECT))),
+    ("indirect_not_negotiated", "indirect", ALL, False, True,
+     lambda g, d: P(g, (pk_good_table(g, d), 32, INDIRECT))),
+    ("indirect_with_next", "indirect", ALL, False, False,
+     lambda g, d: P(g, (pk_good_table(g, d), 32, INDIRECT | NEXT), (g.alloc(0, 64), 64, d))),
+    ("indirect_not_head", "indirect", ALL, False, False,
+     lambda g, d: P(g, (g.alloc(0, 16), 16, d | NEXT), (pk_good_table(g, d), 32, INDIRECT))),
+    ("indirect_table_in_gap", "desc_addr", ALL, False, False,
+     lambda g, d: P(g, (g.end(0) + 0x1000, 32, INDIRECT))),
+    ("indirect_table_straddles", "desc_addr", ALL, False, False, pb_indirect_table_straddles),
+    ("indirect_table_past_end", "desc_addr", ALL, True, False, pb_indirect_table_past_end),
+    ("indirect_table_wraps", "desc_addr", ALL, False, False,
+     lambda g, d: P(g, (U64 - 31, 64, INDIRECT))),
+    ("indirect_table_misaligned", "indirect", ALL, False, False,
+     lambda g, d: P(g, (g.ptable(0, [(g.alloc(1, 16), 16, d), (g.alloc(1, 64), 64, d)],
+                                 offset=4), 32, INDIRECT))),
+    ("indirect_entry_in_gap", "desc_addr", ALL, False, False,
+     lambda g, d: P(g, (g.ptable(0, [(g.alloc(1, 16), 16, d), (g.end(2) + 0x1000, 64, d)]), 32,
+                        INDIRECT))),
+    ("wrong_direction_head", "direction", ALL, False, False,
+     lambda g, d: P(g, (g.alloc(0, 1500), 1500, d ^ WRITE))),
+    ("wrong_direction_second", "direction", ALL, False, False,
+     lambda g, d: P(g, (g.alloc(0, 16), 16, d | NEXT), (g.alloc(0, 1500), 1500, d ^ WRITE))),
+    ("wrong_direction_indirect", "direction", ALL, False, False,
+     lambda g, d: P(g, (g.ptable(0, [(g.alloc(1, 16), 16, d), (g.alloc(1, 1500), 1500, d ^ WRITE)]),
+                        32, INDIRECT))),
+    ("frame_13_bytes", "desc_len", RXO, False, False, lambda g, d: P(g, (g.alloc(0, 25), 25, d))),
+    ("header_only", "desc_len", RXO, False, False, lambda g, d: P(g, (g.alloc(0, 12), 12, d))),
+    ("header_incomplete", "desc_len", RXO, False, False,
+     lambda g, d: P(g, (g.alloc(0, 5), 5, d | NEXT), (g.alloc(0, 3), 3, d))),
+    ("longer_than_64k", "too_big", RXO, False, False,
+     lambda g, d: P(g, *[(g.region_gpa(1), 0x2000, d | NEXT)] * 8 + [(g.region_gpa(1), 0x2000, d)])),
+    ("longer_than_64k_chain", "too_big", RXO, False, False,
+     lambda g, d: P(g, *[(g.alloc(0, 12), 12, d | NEXT)] + [(g.region_gpa(1), 0x2000, d | NEXT)] * 7
+                    + [(g.region_gpa(1), 0x2000, d)])),
+]
+
+
+def packed_hostile(name, err, mode, high, no_indirect, build):
+    features = F_V1 | (0 if no_indirect else F_INDIRECT) | (F_MRG if mode == "txm" else 0)
+    features |= F_CALLFD if len(name) % 2 else 0
+    features |= F_RINGS_IN_GUEST if len(name) % 3 == 0 else 0
+    # every other case on 13 slots from the last one, so its chains wrap the ring's end
+    odd = len(name) % 4 < 2
+    g = Guest(packed=True, features=features, high=high, qsize=13 if odd else 16,
+              start=12 if odd else 0x8000)
+    if features & F_RINGS_IN_GUEST:
+        g.brk[0] = 0x800
+    build(g, 0 if mode == "rx" else WRITE)
+    full = g.q.inflight == g.qsize  # no room for the good one behind
+    if mode == "rx":
+        if not full:
+            g.tx_pkt(64)
+        g.op(RX(32), ret=0 if full else 1, consumed=1 if full else 2, errs={err: 1})
+    else:
+        if not full:
+            g.rx_buf(2048 if mode == "tx" else 256)
+        g.mbuf(TX_BAD_PKT_LEN)
+        g.mbuf(TX_GOOD_PKT_LEN, segs=2)
+        g.op(TX(2), ret=0 if full else 1, consumed=1 if full else 2, errs={err: 1},
+             no_room=1 if full else 0)
+    return g
+
+
 def all_seeds():
     out = {}
     for name, fn in SEEDS.items():
@@ -1250,6 +1681,10 @@ def all_seeds():
     for name, err, modes, high, no_ind, build in HOSTILE:
         for mode in modes:
             out["bad_%s_%s" % (mode, name)] = hostile(name, err, mode, high, no_ind, build)
+    for name, err, modes, high, no_ind, build in PK_HOSTILE:
+        for mode in modes:
+            out["packed_bad_%s_%s" % (mode, name)] = \
+                packed_hostile(name, err, mode, high, no_ind, build)
     for name, err, offload, kind, make, rx_only in HOSTILE_HDR:
         for mode in ("rx",) if rx_only else ("rx", "fwd"):
             for split in (False, True):
