@@ -209,6 +209,39 @@ rings_check(const struct vhd_dev_snapshot *snap, const struct rte_vhost_vring *v
 	return vhd_virtq_rings_check(&snap->mem, vr->desc, vr->avail, vr->used, vr->size);
 }
 
+/* A packed ring's vring base at its start: slot 0, wrap counter 1. */
+#define PACKED_BASE_START 0x8000
+
+/*
+ * A packed ring the frontend puts at its start while its descriptors show
+ * the device further on resumes where they show. This is a vhostd that
+ * replaced one that stopped or died while QEMU kept the guest running: QEMU
+ * cannot read a packed ring's position back from guest memory as it does a
+ * split ring's used index, and sends the position it started the device
+ * with, the start. Any other base is the frontend's or our own (detach
+ * writes it back) and stands: the descriptors' reading is exact only for
+ * rings of one descriptor per buffer.
+ */
+static void
+packed_resume_point(const struct vhd_port *p, uint16_t r, const struct rte_vhost_vring *vr,
+		    struct vhd_vring_info *vi)
+{
+	uint16_t base;
+
+	if (vi->last_avail_idx != PACKED_BASE_START || vi->last_used_idx != PACKED_BASE_START)
+		return;
+	if (!vhd_virtq_packed_ring_position(vr->desc_packed, vr->size, &base) ||
+	    base == vi->last_avail_idx)
+		return;
+	VHD_LOG(WARNING,
+		"port %u: vring %u: the frontend puts the packed ring at slot %u lap %u, its "
+		"descriptors at slot %u lap %u: resuming there",
+		p->id, r, vi->last_avail_idx & 0x7fff, vi->last_avail_idx >> 15, base & 0x7fff,
+		base >> 15);
+	vi->last_avail_idx = base;
+	vi->last_used_idx = base;
+}
+
 /* Gathers what the datapath needs to poll the device. */
 static struct vhd_dev_snapshot *
 snapshot_build(struct vhd_port *p, int vid)
@@ -258,6 +291,8 @@ snapshot_build(struct vhd_port *p, int vid)
 		}
 		if (rte_vhost_get_vring_base(vid, r, &vi->last_avail_idx, &vi->last_used_idx))
 			continue;
+		if (snap->features & (1ULL << VIRTIO_F_RING_PACKED))
+			packed_resume_point(p, r, &vr, vi);
 		if (vr.callfd >= 0) {
 			vi->callfd = callfd_own(p, r, vr.callfd);
 			if (vi->callfd < 0)

@@ -74,6 +74,38 @@ vhd_virtq_packed_rings_check(const struct vhd_mem_table *mem, const struct vring
 	return 0;
 }
 
+bool
+vhd_virtq_packed_ring_position(const struct vring_packed_desc *desc, uint16_t size,
+			       uint16_t *base)
+{
+	uint16_t first, s, k;
+
+	if (desc == NULL || size == 0 || size > VHD_VIRTQ_SIZE_MAX)
+		return false;
+	/*
+	 * At rest, with one descriptor per buffer, the slots before the
+	 * device's position carry USED at its lap's wrap counter (a used
+	 * descriptor, or a buffer the driver made available for the next
+	 * lap) and the slots from it on carry the other value (used in the
+	 * previous lap, or available in this one). One change of the bit,
+	 * or none, is such a ring; anything else (buffers over several
+	 * slots, a driver at work) is not read.
+	 */
+	first = __atomic_load_n(&desc[0].flags, __ATOMIC_ACQUIRE) & PACKED_F_USED;
+	for (k = 1; k < size; k++)
+		if ((__atomic_load_n(&desc[k].flags, __ATOMIC_ACQUIRE) & PACKED_F_USED) != first)
+			break;
+	for (s = k; s < size; s++)
+		if ((__atomic_load_n(&desc[s].flags, __ATOMIC_ACQUIRE) & PACKED_F_USED) == first)
+			return false;
+	/* no change: every slot is from the other lap, so the device is at slot 0 of this one */
+	if (k == size)
+		*base = first ? 0 : (uint16_t)(1u << PACKED_WRAP_SHIFT);
+	else
+		*base = k | (uint16_t)(first ? 1u << PACKED_WRAP_SHIFT : 0);
+	return true;
+}
+
 static int
 packed_init(struct vhd_virtq *vq)
 {

@@ -166,6 +166,19 @@ int vhd_virtq_packed_rings_check(const struct vhd_mem_table *mem,
 				 const struct vring_packed_desc_event *device_event, uint16_t size);
 
 /*
+ * Where the device stands in a packed ring at rest, read from the ring's
+ * descriptors (their USED bits): for a backend that replaces one that left
+ * without handing its position back, since QEMU keeps none for a packed ring
+ * (it has no used index in guest memory to restore from) and sends the
+ * position it started the device with. Exact for rings of one descriptor
+ * per buffer (Linux with INDIRECT_DESC, receive rings); false when the ring
+ * shows no single position. *base is in vring-base form (wrap counter in bit
+ * 15). The ring must lie in guest memory (vhd_virtq_packed_rings_check).
+ */
+bool vhd_virtq_packed_ring_position(const struct vring_packed_desc *desc, uint16_t size,
+				    uint16_t *base);
+
+/*
  * Checks a split ring's three parts at size entries: each lies inside one
  * region of mem and is aligned as the spec requires. The library checks ring
  * addresses only when they are set, not when the size changes later

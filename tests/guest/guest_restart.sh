@@ -27,6 +27,11 @@
 #   VHD_RESTARTS=2            restarts per way with ARP as usual
 #   VHD_STATIC_RESTARTS=1     restarts per way with static neighbour entries
 #   VHD_MIB=2                 size of each transferred file in MiB
+#   VHD_RING=split            (or --ring R) the guests' ring layout: split, or packed
+#                             (QEMU packed=on; every device vhostd starts
+#                             must then have negotiated RING_PACKED; QEMU
+#                             restarts them at the ring's start, and vhostd
+#                             reads where it stood from the descriptors)
 #   VHD_RECOVER_TIMEOUT=30    seconds allowed from a new vhostd's start to A's
 #                             first ping reply
 #   VHD_KERNEL=/boot/vmlinuz-X  kernel to boot (default: newest with modules)
@@ -44,6 +49,14 @@ RESTARTS=${VHD_RESTARTS:-2}
 STATIC_RESTARTS=${VHD_STATIC_RESTARTS:-1}
 MIB=${VHD_MIB:-2}
 RECOVER_TIMEOUT=${VHD_RECOVER_TIMEOUT:-30}
+RING=${VHD_RING:-split}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--ring) RING=${2:-}; shift ;;
+	*) fail "unknown argument '$1' (want --ring split|packed)" ;;
+	esac
+	shift
+done
 BOOT_TIMEOUT=90  # QEMU start to A's first ping reply
 XFER_TIMEOUT=90  # one file transfer, both sides reporting
 IP_A=169.254.10.1
@@ -62,6 +75,11 @@ progress() { log "[$((SECONDS - T0))s] $*"; }
 
 # ---------------------------------------------------------------- prerequisites
 gl_check_prereqs stty arp
+case $RING in
+split) ;;
+packed) GL_NET_OPTS="$GL_NET_OPTS,packed=on" ;;
+*) fail "VHD_RING: '$RING' is neither split nor packed" ;;
+esac
 VHOSTD=$(find_vhostd) || exit 1
 gl_find_kernel
 [ -n "${EPOCHREALTIME:-}" ] || cannot_run "bash >= 5 needed (EPOCHREALTIME)"
@@ -196,6 +214,15 @@ vhostd_stats_check() {
 		[ "${rx:-0}" -gt 0 ] || die "vhostd #$NV port $port: rx_pkts=${rx:-?}, want > 0"
 		[ "$errs" = 0 ] || die "vhostd #$NV port $port: errors=${errs:-?}, want 0"
 	done
+	# every device this vhostd started has the ring layout asked for
+	local f n=0 want=0
+	[ "$RING" = packed ] && want=1
+	for f in $(sed -n 's/.*device started, features \(0x[0-9a-f]*\).*/\1/p' "$VLOG"); do
+		[ $(((f >> 34) & 1)) = "$want" ] ||
+			die "vhostd #$NV: a device started with features $f, RING_PACKED $(((f >> 34) & 1)), want $want"
+		n=$((n + 1))
+	done
+	[ "$n" -gt 0 ] || die "vhostd #$NV logged no 'device started, features' line"
 }
 
 boot_guests() {
@@ -386,7 +413,7 @@ run_way() {
 }
 
 # ---------------------------------------------------------------- the test
-progress "kernel=$KERNEL ways='$WAYS' restarts=$RESTARTS+$STATIC_RESTARTS static file=${MIB}MiB tmp=$TOP"
+progress "kernel=$KERNEL ways='$WAYS' ring=$RING restarts=$RESTARTS+$STATIC_RESTARTS static file=${MIB}MiB tmp=$TOP"
 INITRD=$TOP/initrd.gz
 gl_build_initramfs "$INITRD"
 progress "initramfs built: $(du -k "$INITRD" | cut -f1) KiB"

@@ -928,6 +928,102 @@ test_positions_roundtrip(void **state)
 	fg_free(fg);
 }
 
+/*
+ * The position read from the descriptors, as a restarted vhostd does when
+ * QEMU cannot give it one: a transmit ring whose buffers the device took
+ * (one descriptor each, some more posted but not yet taken), and a receive
+ * ring the driver keeps full, on odd sizes and over several laps.
+ */
+static void
+test_ring_position(void **state)
+{
+	static const uint16_t sizes[] = {1, 5, 13, 256};
+	struct rte_mbuf *pkts[VHD_BURST_MAX], *m;
+	uint16_t a, u, base;
+	uint8_t f[80];
+	size_t s;
+	int step;
+
+	(void)state;
+	for (s = 0; s < RTE_DIM(sizes); s++) {
+		uint16_t size = sizes[s];
+		struct fake_guest *rx = fg_new(size, PK);
+		struct fake_guest *tx = fg_new(size, PK_MRG);
+		uint16_t posted = 0;
+
+		/* a fresh ring: its start */
+		assert_true(vhd_virtq_packed_ring_position(rx->pdesc, size, &base));
+		assert_int_equal(base, FG_PACKED_BASE(0, true));
+		/* the receive ring full of buffers, as Linux keeps it */
+		while (posted < size) {
+			fg_post_rx_buf(tx, FG_R2, 128, NULL);
+			posted++;
+		}
+		for (step = 0; step < 3 * size + 7; step++) {
+			unsigned int n = 1 + step % 3, i, got;
+
+			/* transmit ring: n taken, then one more posted but not taken */
+			for (i = 0; i < n && i < size; i++) {
+				fg_frame(f, sizeof(f), step);
+				fg_post_tx_pkt(rx, f, sizeof(f), NULL, 0, FG_R1, false);
+			}
+			got = vhd_virtq_rx_burst(&rx->vq, fg_pool, pkts, VHD_BURST_MAX);
+			assert_int_equal(got, RTE_MIN(n, (unsigned int)size));
+			rte_pktmbuf_free_bulk(pkts, got);
+			while (fg_used_pending(rx) > 0)
+				fg_used_pop(rx);
+			if (size > 1)
+				fg_post_tx_pkt(rx, f, sizeof(f), NULL, 0, FG_R1, false);
+			vhd_virtq_positions(&rx->vq, &a, &u);
+			assert_true(vhd_virtq_packed_ring_position(rx->pdesc, size, &base));
+			assert_int_equal(base, a);
+			if (size > 1) {
+				/* take the extra one too, so the next step starts level */
+				assert_int_equal(vhd_virtq_rx_burst(&rx->vq, fg_pool, pkts, 1), 1);
+				rte_pktmbuf_free(pkts[0]);
+				fg_used_pop(rx);
+			}
+
+			/* receive ring: one frame in, its buffer posted again */
+			m = fg_mbuf(f, sizeof(f), NULL, 0);
+			assert_int_equal(vhd_virtq_tx_burst(&tx->vq, &m, 1), 1);
+			rte_pktmbuf_free(m);
+			fg_used_pop(tx);
+			fg_post_rx_buf(tx, FG_R2, 128, NULL);
+			vhd_virtq_positions(&tx->vq, &a, &u);
+			assert_true(vhd_virtq_packed_ring_position(tx->pdesc, size, &base));
+			assert_int_equal(base, a);
+		}
+		fg_free(rx);
+		fg_free(tx);
+	}
+	fg_assert_no_leak();
+}
+
+/* A ring of two-descriptor buffers at rest shows no single position. */
+static void
+test_ring_position_chains(void **state)
+{
+	struct fake_guest *fg = fg_new(16, PK);
+	struct rte_mbuf *pkts[VHD_BURST_MAX];
+	uint32_t lens[2] = {12 + 30, 30};
+	uint16_t base;
+	uint8_t f[60];
+	int i;
+
+	(void)state;
+	fg_frame(f, sizeof(f), 3);
+	for (i = 0; i < 5; i++)
+		fg_post_tx_pkt(fg, f, sizeof(f), lens, 2, FG_R0, false);
+	assert_int_equal(vhd_virtq_rx_burst(&fg->vq, fg_pool, pkts, VHD_BURST_MAX), 5);
+	rte_pktmbuf_free_bulk(pkts, 5);
+	assert_false(vhd_virtq_packed_ring_position(fg->pdesc, 16, &base));
+	while (fg_used_pending(fg) > 0)
+		fg_used_pop(fg);
+	fg_assert_no_leak();
+	fg_free(fg);
+}
+
 /* --------------------------------------------------------- notifications */
 
 /* Sends n small packets into fg (posting their buffers first). */
@@ -1372,6 +1468,8 @@ main(void)
 		cmocka_unit_test(test_laps),
 		cmocka_unit_test(test_chain_wraps),
 		cmocka_unit_test(test_positions_roundtrip),
+		cmocka_unit_test(test_ring_position),
+		cmocka_unit_test(test_ring_position_chains),
 		cmocka_unit_test(test_notify_flags),
 		cmocka_unit_test(test_notify_event_idx),
 		cmocka_unit_test(test_counters),
