@@ -983,8 +983,9 @@ def unknown_requests(env):
 
 
 def unoffered_features(env):
-    """SET_FEATURES with every bit, with EVENT_IDX and packed ring (not
-    offered), without VERSION_1 and zero, on a running device and before any."""
+    """SET_FEATURES with every bit, with EVENT_IDX and the packed ring (both
+    offered, but this driver's rings stay split ones), without VERSION_1 and
+    zero, on a running device and before any."""
     out = []
     for f in (2**64 - 1, (1 << 29) | (1 << 32), (1 << 34) | (1 << 32), 0, 1 << 30):
         c = Conn(env.path['h2'], timeout=3)

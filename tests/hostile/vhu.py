@@ -21,6 +21,10 @@ import subprocess
 import time
 
 # requests
+# virtio features this driver does not implement: VIRTIO_RING_F_EVENT_IDX,
+# VIRTIO_F_RING_PACKED
+DRIVER_LACKS = (1 << 29) | (1 << 34)
+
 GET_FEATURES = 1
 SET_FEATURES = 2
 SET_OWNER = 3
@@ -292,7 +296,10 @@ class Conn:
         """GET_FEATURES, SET_OWNER, protocol features (REPLY_ACK, MQ), SET_FEATURES."""
         offered = self.get_features()
         self.set_owner()
-        want = offered if features is None else features
+        # by default all that is offered and this driver implements: split
+        # rings without event index (vhostd offers the packed ring and
+        # EVENT_IDX too, which a driver that ignored them would break)
+        want = offered & ~DRIVER_LACKS if features is None else features
         if offered & (1 << F_PROTOCOL_FEATURES):
             pf = self.get_protocol_features()
             mine = (1 << PF_REPLY_ACK) | (1 << PF_MQ) if protocol is None else protocol
