@@ -1551,6 +1551,44 @@ def packed_fwd_bad_chains_both_sides():
     return g
 
 
+
+@seed
+def packed_fwd_offload_headers():
+    g = Guest(packed=True, features=LINUX, peer_features=F_V1 | PEER_OFFLOAD(OFF_LINUX),
+              peer_qsize=4)
+    g.tx_pkt(0, frame=frame("udp6", 500), hdr=vhdr(NEEDS_CSUM | DATA_VALID, 0, 0, 0, 54, 6))
+    g.tx_pkt(0, frame=frame("tcp4", 3000), hdr=tso_req(False, 1000), lens=[1, 11, 3054], r=1)
+    g.use(g.peer)
+    g.rx_buf(1024, r=2)
+    g.rx_buf(4096, r=1)
+    g.use(g.main)
+    g.op(FWD(3), ret=2, consumed=2, errs={}, to=dict(ret=2, consumed=2, errs={}))
+    return g
+
+
+@seed
+def packed_tx_too_many_pieces_mergeable():
+    # 120 one-byte buffers: the first packet needs more than TX_HEADS_MAX (64);
+    # too big, and they stay for the next packet
+    g = Guest(packed=True, features=F_V1 | F_MRG, qsize=128)
+    for _ in range(120):
+        g.rx_buf(1)
+    g.mbuf(100)
+    g.mbuf(20)
+    g.op(TX(2), ret=1, consumed=32, errs={"too_big": 1})
+    return g
+
+
+@seed
+def packed_tx_too_many_pieces_indirect():
+    # 200 pieces of 8 bytes hold 1530 bytes, but more than TX_IOV_MAX (128)
+    g = Guest(packed=True, features=F_V1 | F_INDIRECT)
+    g.post(g.indirect([(g.alloc(1, 8, align=8), 8) for _ in range(200)], WRITE, r=0))
+    g.mbuf(1518)
+    g.mbuf(600)
+    g.op(TX(2), ret=1, consumed=1, errs={"too_big": 1})
+    return g
+
 # Packed twins of the malformed buffers (tests/unit/test_virtq_packed_hostile.c):
 # each posts one bad buffer of direction d.
 
