@@ -16,6 +16,7 @@
 #   TP_RING=split|packed    the frontend's ring layout (packed: packed_vq=1 on
 #                           its virtio-user ports); scripts take it as an
 #                           argument too (tp_set_ring)
+#   TP_VDEV_EXTRA=",in_order=1"  appended to the frontend's virtio-user devargs
 
 TP_BACKEND=${BACKEND:-vhostd}
 case $TP_BACKEND in
@@ -202,8 +203,8 @@ tp_start_frontend() {
 	# log file sees them late or not at all.
 	# shellcheck disable=SC2086
 	stdbuf -oL dpdk-testpmd --lcores=0@1,1@0 --file-prefix="$prefix" --no-pci $TP_FE_MEM \
-		--vdev "net_virtio_user0,path=$s0,queues=1,mac=$TP_MAC0$TP_VDEV_OPTS" \
-		--vdev "net_virtio_user1,path=$s1,queues=1,mac=$TP_MAC1$TP_VDEV_OPTS" \
+		--vdev "net_virtio_user0,path=$s0,queues=1,mac=$TP_MAC0$TP_VDEV_OPTS${TP_VDEV_EXTRA:-}" \
+		--vdev "net_virtio_user1,path=$s1,queues=1,mac=$TP_MAC1$TP_VDEV_OPTS${TP_VDEV_EXTRA:-}" \
 		-- --forward-mode=io --nb-cores=1 --tx-first --stats-period 1 \
 		--total-num-mbufs=16384 --eth-peer=0,$TP_MAC1 --eth-peer=1,$TP_MAC0 "$@" \
 		</dev/null >"$logf" 2>&1 &

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1102,7 +1103,11 @@ flip(void *arg)
 	return NULL;
 }
 
-/* Runs bursts until both outcomes were seen 100 times (at most 2,000,000 bursts). */
+/*
+ * Runs bursts until both outcomes were seen 100 times: at most 2,000,000
+ * bursts, or, while no refusal was seen yet, up to 20 s (on a loaded machine
+ * the other thread rarely runs while a burst reads the descriptor).
+ */
 static void
 rewrite_while_reading(bool tx)
 {
@@ -1112,6 +1117,7 @@ rewrite_while_reading(bool tx)
 	uint8_t pkt[12 + 64] = {0}, got[12 + 64];
 	struct rte_mbuf *pkts[VHD_BURST_MAX], *m;
 	uint64_t sent = 0, errs = 0, it;
+	time_t deadline;
 	pthread_t t;
 
 	fg_frame(pkt + 12, 64, 13);
@@ -1121,7 +1127,10 @@ rewrite_while_reading(bool tx)
 	assert_int_equal(pthread_create(&t, NULL, flip, &f), 0);
 	while (__atomic_load_n(&f.flips, __ATOMIC_RELAXED) < 1000)
 		;
-	for (it = 0; it < 2000000 && (sent < 100 || errs < 100); it++) {
+	deadline = time(NULL) + 20;
+	for (it = 0; (it < 2000000 || (errs == 0 && time(NULL) < deadline)) &&
+		     (sent < 100 || errs < 100);
+	     it++) {
 		/*
 		 * The driver makes slot 0 available again, in the lap the device
 		 * is in, with the sound buffer (the used descriptor put a length
