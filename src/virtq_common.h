@@ -106,6 +106,38 @@ pieces_copy(uint8_t *dst, const struct pkt_pieces *pc)
 	}
 }
 
+/*
+ * The fast path of a guest's transmit buffer: the header and the whole frame
+ * in one descriptor (addr, len, already loaded once), inside one region.
+ * Fills pc and returns true; false sends the chain down the slow path, which
+ * checks everything again.
+ */
+static __rte_always_inline bool
+frame_in_one_buffer(struct vhd_virtq *vq, uint64_t addr, uint32_t len, const uint16_t hdr_len,
+		    const bool offload, struct pkt_pieces *pc)
+{
+	uint64_t n = len;
+	const uint8_t *p;
+
+	if (len < hdr_len + MIN_FRAME_LEN || len - hdr_len > VHD_MAX_FRAME_LEN)
+		return false;
+	p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, addr, &n);
+	if (unlikely(p == NULL || n != len))
+		return false;
+	/* the header is read once, and only if it can mean something */
+	if (offload) {
+		memcpy(&pc->hdr_copy, p, sizeof(pc->hdr_copy));
+		pc->net = &pc->hdr_copy;
+	} else {
+		pc->net = &vhd_net_hdr_none;
+	}
+	pc->addr[0] = p + hdr_len;
+	pc->len[0] = len - hdr_len;
+	pc->total = pc->len[0];
+	pc->n = 1;
+	return true;
+}
+
 /* Counts a chain or frame refused for rc (< 0). */
 static __rte_always_inline void
 count_refused(struct vhd_virtq *vq, int rc)
@@ -349,6 +381,180 @@ prefetch_guest_write(struct vhd_virtq *vq, uint64_t gpa, uint32_t len)
 	for (off = 0; off < n; off += RTE_CACHE_LINE_SIZE)
 		rte_prefetch0_write(p + off);
 }
+
+/*
+ * A frame whose header asks for offloads: the request goes into m's offload
+ * fields, checked against the frame now in m (which the guest can no longer
+ * change). A refused header leaves m as fresh as it came, for the next chain.
+ */
+static int __rte_noinline __rte_unused
+mbuf_take_offloads(struct vhd_virtq *vq, const struct virtio_net_hdr *net, struct rte_mbuf *m)
+{
+	int rc = vhd_net_hdr_to_mbuf(net, m, vq->features);
+
+	if (likely(rc == 0))
+		return 0;
+	if (m->next != NULL) {
+		vhd_mbuf_free(m->next);
+		m->next = NULL;
+	}
+	rte_pktmbuf_reset(m);
+	return RC_HDR(rc);
+}
+
+/*
+ * A TSO frame passed on from guest to guest: its own headers must be what
+ * its virtio-net header says, as on the mbuf path. They are read once into
+ * head, checked there, and the destination gets them from there (out), so
+ * the guest cannot change them after the check.
+ */
+static int __rte_noinline __rte_unused
+forward_tso_check(const struct pkt_pieces *pc, uint8_t *head, struct pkt_pieces *out)
+{
+	uint32_t n = RTE_MIN(pc->total, (uint32_t)VHD_NET_SEG_HDR_MAX);
+	int rc;
+
+	pieces_read_prefix(pc, head, n);
+	rc = vhd_net_hdr_check_frame(&pc->hdr_copy, head, n, pc->total);
+	if (rc != 0)
+		return RC_HDR(rc);
+	return pieces_replace(pc, 0, head, n, out) ? 0 : RC_TOO_BIG;
+}
+
+/*
+ * Sends one packet's pieces into the guest: a layout's own tx_one, with the
+ * state of its burst in ctx. The helpers below take it as a constant, so
+ * each layout's copy calls its tx_one directly.
+ */
+typedef enum tx_result (*tx_one_fn)(struct vhd_virtq *vq, const struct pkt_pieces *pkt,
+				   void *ctx);
+
+/*
+ * Software segmentation for a guest without GUEST_TSO: each segment is the
+ * headers net_hdr.c builds for it and a slice of the frame's payload,
+ * copied into the guest once, with no mbuf made. Segments after the first
+ * that find no room are dropped as no_room.
+ */
+static __rte_always_inline enum tx_result
+tx_mbuf_segments(struct vhd_virtq *vq, const struct rte_mbuf *m, tx_one_fn send, void *ctx)
+{
+	uint32_t nsegs = vhd_net_seg_count(m), i, off, len;
+	uint8_t hdrs[VHD_NET_SEG_HDR_MAX];
+	struct pkt_pieces pc;
+	enum tx_result r;
+
+	for (i = 0; i < nsegs; i++) {
+		pc.net = &vhd_net_hdr_none;
+		pc.n = 1;
+		pc.addr[0] = hdrs;
+		pc.len[0] = vhd_net_seg_headers(m, i, hdrs, &off, &len);
+		pc.total = pc.len[0];
+		if (unlikely(pc.len[0] == 0 || !mbuf_range_pieces(m, off, len, &pc))) {
+			vq->stats.too_big++;
+			return TX_TOO_BIG;
+		}
+		r = send(vq, &pc, ctx);
+		if (r == TX_NO_ROOM) {
+			if (i == 0)
+				return TX_NO_ROOM;
+			vq->stats.no_room += nsegs - i;
+			return TX_SENT;
+		}
+		if (r != TX_SENT)
+			return r;
+	}
+	return TX_SENT;
+}
+
+/*
+ * An mbuf with checksum or segmentation requests (ol_flags): passed on in
+ * the header to a guest that negotiated them, done in software for one that
+ * did not.
+ */
+static __rte_always_inline enum tx_result
+tx_mbuf_offloaded(struct vhd_virtq *vq, const struct rte_mbuf *m, tx_one_fn send, void *ctx)
+{
+	struct pkt_pieces pc, patched;
+	struct virtio_net_hdr net;
+	uint16_t csum;
+	uint32_t at;
+
+	switch (vhd_net_hdr_from_mbuf(m, vq->features, &net)) {
+	case VHD_HDR_TX_SEGMENT:
+		return tx_mbuf_segments(vq, m, send, ctx);
+	case VHD_HDR_TX_CSUM:
+		csum = vhd_net_csum_value(m, &at);
+		if (unlikely(!mbuf_pieces(m, &pc) ||
+			     !pieces_replace(&pc, at, (const uint8_t *)&csum, sizeof(csum), &patched)))
+			break;
+		return send(vq, &patched, ctx);
+	case VHD_HDR_TX_AS_IS:
+		if (unlikely(!mbuf_pieces(m, &pc)))
+			break;
+		pc.net = &net;
+		return send(vq, &pc, ctx);
+	}
+	/* more segments than vhostd gathers: not the guest's fault */
+	vq->stats.too_big++;
+	return TX_TOO_BIG;
+}
+
+/*
+ * A ring layout's entry points, prefix_rx_burst, prefix_tx_burst and
+ * prefix_forward_burst, over its always-inline rx_burst, tx_burst and
+ * forward_burst: specialised variants. Virtio 1.0 guests, and legacy ones
+ * with MRG_RXBUF, which is nearly all of them, use the 12-byte header: with
+ * its size a constant, the fast paths write it with two stores instead of a
+ * call to memcpy. Likewise a destination without an MTU needs no per-packet
+ * check on the fast path: every frame vhostd holds is within
+ * VHD_MAX_FRAME_LEN (the slow path checks all the same). hdr_len and the MTU
+ * are fixed before the device is polled (vhd_virtq_init, vhd_virtq_set_mtu),
+ * so each branch always goes the same way for a device.
+ */
+#define VIRTQ_LAYOUT_BURSTS(prefix)                                                             \
+	static uint16_t prefix##_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp,         \
+					  struct rte_mbuf **pkts, uint16_t count)               \
+	{                                                                                       \
+		bool offload = vq->flags & VHD_VQ_F_OFFLOAD;                                    \
+                                                                                                \
+		if (likely(vq->hdr_len == VHD_NET_HDR_LEN_MODERN))                              \
+			return offload ? rx_burst(vq, mp, pkts, count, VHD_NET_HDR_LEN_MODERN,  \
+						  true) :                                       \
+					 rx_burst(vq, mp, pkts, count, VHD_NET_HDR_LEN_MODERN,  \
+						  false);                                       \
+		return rx_burst(vq, mp, pkts, count, vq->hdr_len, offload);                     \
+	}                                                                                       \
+                                                                                                \
+	static uint16_t prefix##_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts,         \
+					  uint16_t count)                                       \
+	{                                                                                       \
+		bool mtu = vq->max_frame < VHD_MAX_FRAME_LEN;                                   \
+                                                                                                \
+		if (likely(vq->hdr_len == VHD_NET_HDR_LEN_MODERN))                              \
+			return mtu ? tx_burst(vq, pkts, count, VHD_NET_HDR_LEN_MODERN, true) :  \
+				     tx_burst(vq, pkts, count, VHD_NET_HDR_LEN_MODERN, false);  \
+		return tx_burst(vq, pkts, count, vq->hdr_len, true);                            \
+	}                                                                                       \
+                                                                                                \
+	static uint16_t prefix##_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to,    \
+					       uint16_t count)                                  \
+	{                                                                                       \
+		const uint16_t modern = VHD_NET_HDR_LEN_MODERN;                                 \
+		bool mtu = to->max_frame < VHD_MAX_FRAME_LEN;                                   \
+		bool offload = from->flags & VHD_VQ_F_OFFLOAD;                                  \
+                                                                                                \
+		if (likely(from->hdr_len == modern && to->hdr_len == modern)) {                 \
+			if (mtu)                                                                \
+				return forward_burst(from, to, count, modern, modern, true,     \
+						     offload);                                  \
+			return offload ? forward_burst(from, to, count, modern, modern, false,  \
+						       true) :                                  \
+					 forward_burst(from, to, count, modern, modern, false,  \
+						       false);                                  \
+		}                                                                               \
+		return forward_burst(from, to, count, from->hdr_len, to->hdr_len, true,         \
+				     offload);                                                  \
+	}
 
 /*
  * Interrupts the guest through its callfd, if it has one. The ring code

@@ -349,26 +349,9 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head, struct pkt_pieces *pc,
 
 	if (likely(head < vq->size)) {
 		desc_load(&vq->desc[head], &d);
-		if (likely(!(d.flags & special) && d.len >= hdr_len + MIN_FRAME_LEN &&
-			   d.len - hdr_len <= VHD_MAX_FRAME_LEN)) {
-			uint64_t len = d.len;
-			const uint8_t *p = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d.addr, &len);
-
-			if (likely(p != NULL && len == d.len)) {
-				/* the header is read once, and only if it can mean something */
-				if (offload) {
-					memcpy(&pc->hdr_copy, p, sizeof(pc->hdr_copy));
-					pc->net = &pc->hdr_copy;
-				} else {
-					pc->net = &vhd_net_hdr_none;
-				}
-				pc->addr[0] = p + hdr_len;
-				pc->len[0] = d.len - hdr_len;
-				pc->total = pc->len[0];
-				pc->n = 1;
-				return 0;
-			}
-		}
+		if (likely(!(d.flags & special) &&
+			   frame_in_one_buffer(vq, d.addr, d.len, hdr_len, offload, pc)))
+			return 0;
 	}
 	return chain_gather_frame_slow(vq, head, pc);
 }
@@ -424,26 +407,6 @@ prefetch_rx_buffers(struct vhd_virtq *vq, uint16_t n, const uint32_t *fill_len)
 	}
 	for (i = 0; i < n; i++)
 		prefetch_guest_write(vq, vq->desc[heads[i] & mask].addr, fill_len[i]);
-}
-
-/*
- * A frame whose header asks for offloads: the request goes into m's offload
- * fields, checked against the frame now in m (which the guest can no longer
- * change). A refused header leaves m as fresh as it came, for the next chain.
- */
-static int __rte_noinline
-mbuf_take_offloads(struct vhd_virtq *vq, const struct virtio_net_hdr *net, struct rte_mbuf *m)
-{
-	int rc = vhd_net_hdr_to_mbuf(net, m, vq->features);
-
-	if (likely(rc == 0))
-		return 0;
-	if (m->next != NULL) {
-		vhd_mbuf_free(m->next);
-		m->next = NULL;
-	}
-	rte_pktmbuf_reset(m);
-	return RC_HDR(rc);
 }
 
 /* Copies one guest-transmitted chain into m (and more mbufs of mp if it is big). */
@@ -688,74 +651,27 @@ slow:
 	return tx_one_slow(vq, pkt, avail, used_idx);
 }
 
-/*
- * Software segmentation for a guest without GUEST_TSO: each segment is the
- * headers net_hdr.c builds for it and a slice of the frame's payload,
- * copied into the guest once, with no mbuf made. Segments the guest has no
- * room for are counted in no_room; the packet counts as sent if any went.
- */
-static enum tx_result
-tx_segments(struct vhd_virtq *vq, const struct rte_mbuf *m, int *avail, uint16_t *used_idx)
-{
-	uint32_t nsegs = vhd_net_seg_count(m), i, off, len;
-	uint8_t hdrs[VHD_NET_SEG_HDR_MAX];
-	struct pkt_pieces pc;
-	enum tx_result r;
+/* tx_one at the burst's position, for the offload helpers (virtq_common.h) */
+struct tx_position {
+	int *avail;
+	uint16_t *used_idx;
+};
 
-	for (i = 0; i < nsegs; i++) {
-		pc.net = &vhd_net_hdr_none;
-		pc.n = 1;
-		pc.addr[0] = hdrs;
-		pc.len[0] = vhd_net_seg_headers(m, i, hdrs, &off, &len);
-		pc.total = pc.len[0];
-		if (unlikely(pc.len[0] == 0 || !mbuf_range_pieces(m, off, len, &pc))) {
-			vq->stats.too_big++;
-			return TX_TOO_BIG;
-		}
-		r = tx_one(vq, &pc, avail, used_idx, vq->hdr_len, true);
-		if (r == TX_NO_ROOM) {
-			if (i == 0)
-				return TX_NO_ROOM;
-			vq->stats.no_room += nsegs - i;
-			return TX_SENT;
-		}
-		if (r != TX_SENT)
-			return r;
-	}
-	return TX_SENT;
+static enum tx_result
+tx_one_at(struct vhd_virtq *vq, const struct pkt_pieces *pkt, void *ctx)
+{
+	struct tx_position *at = ctx;
+
+	return tx_one(vq, pkt, at->avail, at->used_idx, vq->hdr_len, true);
 }
 
-/*
- * An mbuf with checksum or segmentation requests (ol_flags): passed on in
- * the header to a guest that negotiated them, done in software for one
- * that did not.
- */
+/* An mbuf with checksum or segmentation requests, off the fast path. */
 static enum tx_result __rte_noinline
 tx_offloaded(struct vhd_virtq *vq, const struct rte_mbuf *m, int *avail, uint16_t *used_idx)
 {
-	struct pkt_pieces pc, patched;
-	struct virtio_net_hdr net;
-	uint16_t csum;
-	uint32_t at;
+	struct tx_position at = {avail, used_idx};
 
-	switch (vhd_net_hdr_from_mbuf(m, vq->features, &net)) {
-	case VHD_HDR_TX_SEGMENT:
-		return tx_segments(vq, m, avail, used_idx);
-	case VHD_HDR_TX_CSUM:
-		csum = vhd_net_csum_value(m, &at);
-		if (unlikely(!mbuf_pieces(m, &pc) ||
-			     !pieces_replace(&pc, at, (const uint8_t *)&csum, sizeof(csum), &patched)))
-			break;
-		return tx_one(vq, &patched, avail, used_idx, vq->hdr_len, true);
-	case VHD_HDR_TX_AS_IS:
-		if (unlikely(!mbuf_pieces(m, &pc)))
-			break;
-		pc.net = &net;
-		return tx_one(vq, &pc, avail, used_idx, vq->hdr_len, true);
-	}
-	/* more segments than vhostd gathers: not the guest's fault */
-	vq->stats.too_big++;
-	return TX_TOO_BIG;
+	return tx_mbuf_offloaded(vq, m, tx_one_at, &at);
 }
 
 static __rte_always_inline uint16_t
@@ -800,25 +716,6 @@ tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uin
 	if (used_idx != vq->last_used_idx)
 		used_ring_publish(vq, used_idx);
 	return sent;
-}
-
-/*
- * A TSO frame passed on from guest to guest: its own headers must be what
- * its virtio-net header says, as on the mbuf path. They are read once into
- * head, checked there, and the destination gets them from there (out), so
- * the guest cannot change them after the check.
- */
-static int __rte_noinline
-forward_tso_check(const struct pkt_pieces *pc, uint8_t *head, struct pkt_pieces *out)
-{
-	uint32_t n = RTE_MIN(pc->total, (uint32_t)VHD_NET_SEG_HDR_MAX);
-	int rc;
-
-	pieces_read_prefix(pc, head, n);
-	rc = vhd_net_hdr_check_frame(&pc->hdr_copy, head, n, pc->total);
-	if (rc != 0)
-		return RC_HDR(rc);
-	return pieces_replace(pc, 0, head, n, out) ? 0 : RC_TOO_BIG;
 }
 
 static __rte_always_inline uint16_t
@@ -883,57 +780,8 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 	return received;
 }
 
-/*
- * Specialised variants. Virtio 1.0 guests, and legacy ones with MRG_RXBUF,
- * which is nearly all of them, use the 12-byte header: with its size a
- * constant, the fast paths write it with two stores instead of a call to
- * memcpy. Likewise a destination without an MTU needs no per-packet check
- * on the fast path: every frame vhostd holds is within VHD_MAX_FRAME_LEN
- * (the slow path checks all the same). hdr_len and the MTU are fixed before
- * the device is polled (vhd_virtq_init, vhd_virtq_set_mtu), so each branch
- * below always goes the same way for a device.
- */
-static uint16_t
-split_rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts,
-	       uint16_t count)
-{
-	bool offload = vq->flags & VHD_VQ_F_OFFLOAD;
-
-	if (likely(vq->hdr_len == VHD_NET_HDR_LEN_MODERN))
-		return offload ? rx_burst(vq, mp, pkts, count, VHD_NET_HDR_LEN_MODERN, true) :
-				 rx_burst(vq, mp, pkts, count, VHD_NET_HDR_LEN_MODERN, false);
-	return rx_burst(vq, mp, pkts, count, vq->hdr_len, offload);
-}
-
-static uint16_t
-split_tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count)
-{
-	bool mtu = vq->max_frame < VHD_MAX_FRAME_LEN;
-
-	if (likely(vq->hdr_len == VHD_NET_HDR_LEN_MODERN))
-		return mtu ? tx_burst(vq, pkts, count, VHD_NET_HDR_LEN_MODERN, true) :
-			     tx_burst(vq, pkts, count, VHD_NET_HDR_LEN_MODERN, false);
-	return tx_burst(vq, pkts, count, vq->hdr_len, true);
-}
-
-static uint16_t
-split_forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count)
-{
-	bool mtu = to->max_frame < VHD_MAX_FRAME_LEN;
-	bool offload = from->flags & VHD_VQ_F_OFFLOAD;
-
-	if (likely(from->hdr_len == VHD_NET_HDR_LEN_MODERN &&
-		   to->hdr_len == VHD_NET_HDR_LEN_MODERN)) {
-		if (mtu)
-			return forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
-					     VHD_NET_HDR_LEN_MODERN, true, offload);
-		return offload ? forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
-					       VHD_NET_HDR_LEN_MODERN, false, true) :
-				 forward_burst(from, to, count, VHD_NET_HDR_LEN_MODERN,
-					       VHD_NET_HDR_LEN_MODERN, false, false);
-	}
-	return forward_burst(from, to, count, from->hdr_len, to->hdr_len, true, offload);
-}
+/* The entry points: the burst variants a device's header and MTU pick. */
+VIRTQ_LAYOUT_BURSTS(split)
 
 static void
 split_positions(const struct vhd_virtq *vq, uint16_t *avail_idx, uint16_t *used_idx)
