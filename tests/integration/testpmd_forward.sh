@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# testpmd_forward.sh MODE [RING]   MODE: pair | l2, RING: split (default) | packed
+# testpmd_forward.sh MODE [RING]   MODE: pair | l2, RING: split (default) | packed | mixed
 #
 # A real DPDK frontend against vhostd: dpdk-testpmd with two virtio-user ports
 # (io forwarding, --tx-first) on two vhostd server sockets, vhostd in
@@ -23,7 +23,7 @@
 MODE=${1:-}
 case $MODE in
 pair | l2) ;;
-*) fail "usage: $0 pair|l2 [split|packed]" ;;
+*) fail "usage: $0 pair|l2 [split|packed|mixed]" ;;
 esac
 tp_set_ring "${2:-$TP_RING}"
 VHD_TEST_NAME="testpmd_forward.sh $MODE $TP_RING"

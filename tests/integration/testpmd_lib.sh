@@ -13,9 +13,10 @@
 #   BACKEND=vhostd|testpmd  what serves the sockets (default vhostd)
 #   TP_NOHUGE=1             run without hugepages even when some are free
 #   TP_KEEP_LOGS=DIR        copy the logs there before the scratch dir goes
-#   TP_RING=split|packed    the frontend's ring layout (packed: packed_vq=1 on
-#                           its virtio-user ports); scripts take it as an
-#                           argument too (tp_set_ring)
+#   TP_RING=split|packed|mixed  the frontend's ring layout (packed: packed_vq=1
+#                           on its virtio-user ports; mixed: port 0 packed,
+#                           port 1 split); scripts take it as an argument too
+#                           (tp_set_ring)
 #   TP_VDEV_EXTRA=",in_order=1"  appended to the frontend's virtio-user devargs
 
 TP_BACKEND=${BACKEND:-vhostd}
@@ -24,31 +25,38 @@ vhostd | testpmd) ;;
 *) fail "BACKEND='$TP_BACKEND': want vhostd or testpmd" ;;
 esac
 
-# tp_set_ring split|packed: the ring layout the frontend asks for.
+# tp_set_ring split|packed|mixed: the ring layouts the frontend asks for.
 tp_set_ring() {
 	case $1 in
-	split) TP_VDEV_OPTS="" ;;
-	packed) TP_VDEV_OPTS=",packed_vq=1" ;;
-	*) fail "ring layout '$1': want split or packed" ;;
+	split) TP_VDEV_OPTS0="" TP_VDEV_OPTS1="" ;;
+	packed) TP_VDEV_OPTS0=",packed_vq=1" TP_VDEV_OPTS1=",packed_vq=1" ;;
+	mixed) TP_VDEV_OPTS0=",packed_vq=1" TP_VDEV_OPTS1="" ;;
+	*) fail "ring layout '$1': want split, packed or mixed" ;;
 	esac
 	TP_RING=$1
 }
 tp_set_ring "${TP_RING:-split}"
 
 # tp_check_ring LOG: every device vhostd started negotiated the ring layout
-# asked for (VIRTIO_F_RING_PACKED, bit 34, exactly when packed). Nothing to
-# check with BACKEND=testpmd.
+# asked for (VIRTIO_F_RING_PACKED, bit 34, exactly when packed; mixed: port 0
+# packed, port 1 split). Nothing to check with BACKEND=testpmd.
 tp_check_ring() {
-	local logf=$1 f n=0 want=0
+	local logf=$1 line port f n=0 want
 	[ "$TP_BACKEND" = vhostd ] || return 0
-	[ "$TP_RING" = packed ] && want=1
-	for f in $(sed -n 's/.*device started, features \(0x[0-9a-f]*\).*/\1/p' "$logf"); do
+	while read -r line; do
+		port=$(echo "$line" | sed -n 's/.*port \([0-9]*\) (.*/\1/p')
+		f=$(echo "$line" | sed -n 's/.*device started, features \(0x[0-9a-f]*\).*/\1/p')
+		case $TP_RING in
+		split) want=0 ;;
+		packed) want=1 ;;
+		mixed) want=$((port == 0 ? 1 : 0)) ;;
+		esac
 		[ $(((f >> 34) & 1)) = "$want" ] ||
-			fail "a device started with features $f: RING_PACKED is $(((f >> 34) & 1)), want $want (ring=$TP_RING)"
+			fail "port $port started with features $f: RING_PACKED is $(((f >> 34) & 1)), want $want (ring=$TP_RING)"
 		n=$((n + 1))
-	done
+	done < <(grep -a "device started, features" "$logf")
 	[ "$n" -gt 0 ] || fail "vhostd logged no 'device started, features' line"
-	log "ring layout: $n device start(s), all $TP_RING"
+	log "ring layout: $n device start(s), as asked ($TP_RING)"
 }
 
 # Pages one side of the loop preallocates with -m 256 (2 MB pages).
@@ -203,8 +211,8 @@ tp_start_frontend() {
 	# log file sees them late or not at all.
 	# shellcheck disable=SC2086
 	stdbuf -oL dpdk-testpmd --lcores=0@1,1@0 --file-prefix="$prefix" --no-pci $TP_FE_MEM \
-		--vdev "net_virtio_user0,path=$s0,queues=1,mac=$TP_MAC0$TP_VDEV_OPTS${TP_VDEV_EXTRA:-}" \
-		--vdev "net_virtio_user1,path=$s1,queues=1,mac=$TP_MAC1$TP_VDEV_OPTS${TP_VDEV_EXTRA:-}" \
+		--vdev "net_virtio_user0,path=$s0,queues=1,mac=$TP_MAC0$TP_VDEV_OPTS0${TP_VDEV_EXTRA:-}" \
+		--vdev "net_virtio_user1,path=$s1,queues=1,mac=$TP_MAC1$TP_VDEV_OPTS1${TP_VDEV_EXTRA:-}" \
 		-- --forward-mode=io --nb-cores=1 --tx-first --stats-period 1 \
 		--total-num-mbufs=16384 --eth-peer=0,$TP_MAC1 --eth-peer=1,$TP_MAC0 "$@" \
 		</dev/null >"$logf" 2>&1 &
