@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Datapath microbenchmark: no frontend, no sockets. A simulated guest driver
- * keeps two split rings in process memory full: ring A carries packets the
- * guest transmits, ring B the guest's receive buffers. vhostd's datapath
- * moves packets A -> B, either through mbufs (rx_burst + tx_burst, the path
- * every peer uses) or, with --mode direct, straight from guest to guest.
+ * keeps two rings in process memory full: ring A carries packets the guest
+ * transmits, ring B the guest's receive buffers. vhostd's datapath moves
+ * packets A -> B, either through mbufs (rx_burst + tx_burst, the path every
+ * peer uses) or, with -d, straight from guest to guest. Both rings are split
+ * rings, or with -P packed rings (VIRTIO_F_RING_PACKED), one descriptor per
+ * buffer either way; the output says which (layout=). The simulated driver
+ * checks what the device hands back (buffer ids, used lengths) and counts
+ * it: at the end the counts must match vhostd's on both rings, and B's last
+ * buffer must hold the frame.
  *
  * Reports ns/packet from the TSC over the datapath calls only (dp_burst).
  * Under `valgrind --tool=callgrind --toggle-collect=dp_burst` the instruction
@@ -44,13 +49,34 @@
 #define GUEST_GPA 0x100000000ULL
 static unsigned int xfer_ring_size = 4096; /* vhostd's INBOUND_RING_SIZE; -r */
 static bool return_to_a; /* -R */
+static bool ring_packed; /* -P */
 #define NB_MBUFS 8192
 
+#define PACKED_F_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
+#define PACKED_F_USED (1u << VRING_PACKED_DESC_F_USED)
+/* librte_vhost's vring base of a packed ring: the wrap counter in bit 15 */
+#define PACKED_BASE_WRAP (1u << VRING_PACKED_EVENT_F_WRAP_CTR)
+
 struct sim_ring {
+	/* split */
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
 	uint16_t guest_used_seen; /* used entries the simulated driver consumed */
+	/* packed (-P): the driver's next slot to post and to read used from, and their wrap counters */
+	struct vring_packed_desc *pdesc;
+	uint16_t avail_slot;
+	uint16_t used_slot;
+	bool avail_wrap;
+	bool used_wrap;
+	/* both: buffer id i is at bufs + i * BUF_SIZE */
+	uint64_t bufs;
+	uint32_t buf_len;    /* what each descriptor offers */
+	uint16_t buf_flags;  /* VRING_DESC_F_WRITE on a receive ring */
+	uint32_t used_len;   /* what the device must say it wrote into each buffer */
+	uint16_t last_id;    /* the last buffer the device returned */
+	uint64_t guest_used; /* used buffers the simulated driver consumed */
+	uint64_t bad_used;   /* of which with an id past the ring or a wrong length */
 	struct vhd_virtq vq;
 };
 
@@ -64,6 +90,31 @@ gpa_ptr(uint64_t gpa)
 	return guest_mem + (gpa - GUEST_GPA);
 }
 
+/*
+ * Packed ring (virtio 1.1 section 2.7), the driver's side: fills its next
+ * slot with buffer id, AVAIL set to its avail wrap counter and USED to the
+ * inverse. The flags of a batch's first descriptor (first true) are not
+ * stored but returned: the caller stores them last, with release, and the
+ * device sees the batch at once, as a split ring's avail->idx shows it.
+ */
+static uint16_t
+sim_packed_put(struct sim_ring *r, uint16_t id, bool first)
+{
+	struct vring_packed_desc *d = &r->pdesc[r->avail_slot];
+	uint16_t flags = r->buf_flags | (r->avail_wrap ? PACKED_F_AVAIL : PACKED_F_USED);
+
+	d->addr = r->bufs + (uint64_t)id * BUF_SIZE;
+	d->len = r->buf_len;
+	d->id = id;
+	if (!first)
+		__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
+	if (++r->avail_slot == RING_SIZE) {
+		r->avail_slot = 0;
+		r->avail_wrap = !r->avail_wrap;
+	}
+	return flags;
+}
+
 /* Lays out one ring and its buffers at guest offset base. */
 static void
 sim_ring_init(struct sim_ring *r, uint64_t base, bool guest_writes, uint32_t frame_len,
@@ -71,55 +122,160 @@ sim_ring_init(struct sim_ring *r, uint64_t base, bool guest_writes, uint32_t fra
 {
 	uint64_t desc_gpa = base, avail_gpa = base + 16 * RING_SIZE,
 		 used_gpa = base + 32 * RING_SIZE, bufs = base + 64 * RING_SIZE;
-	uint16_t i;
+	uint16_t i, head_flags = 0;
 
-	r->desc = gpa_ptr(desc_gpa);
-	r->avail = gpa_ptr(avail_gpa);
-	r->used = gpa_ptr(used_gpa);
-	for (i = 0; i < RING_SIZE; i++) {
-		r->desc[i].addr = bufs + (uint64_t)i * BUF_SIZE;
-		r->desc[i].len = guest_writes ? BUF_SIZE : hdr_len + frame_len;
-		r->desc[i].flags = guest_writes ? VRING_DESC_F_WRITE : 0;
-		r->desc[i].next = 0;
-		if (!guest_writes) {
-			uint8_t *p = gpa_ptr(r->desc[i].addr);
+	memset(r, 0, sizeof(*r));
+	r->bufs = bufs;
+	r->buf_len = guest_writes ? BUF_SIZE : hdr_len + frame_len;
+	r->buf_flags = guest_writes ? VRING_DESC_F_WRITE : 0;
+	/* a transmit buffer comes back with 0, a receive buffer with the header and frame */
+	r->used_len = guest_writes ? hdr_len + frame_len : 0;
+	for (i = 0; i < RING_SIZE && !guest_writes; i++) {
+		uint8_t *p = gpa_ptr(bufs + (uint64_t)i * BUF_SIZE);
 
-			memset(p, 0, hdr_len);
-			memset(p + hdr_len, 0xab, frame_len);
-		}
-		r->avail->ring[i] = i;
+		memset(p, 0, hdr_len);
+		memset(p + hdr_len, 0xab, frame_len);
 	}
-	/* the guest posts the whole ring once */
-	r->avail->idx = RING_SIZE;
-	r->avail->flags = VRING_AVAIL_F_NO_INTERRUPT; /* a polling driver */
-	r->guest_used_seen = 0;
-
-	memset(&r->vq, 0, sizeof(r->vq));
-	r->vq.desc = r->desc;
-	r->vq.avail = r->avail;
-	r->vq.used = r->used;
 	r->vq.size = RING_SIZE;
 	r->vq.callfd = -1;
 	r->vq.mem = &mem_table;
+	if (ring_packed) {
+		struct vring_packed_desc_event *driver_event = gpa_ptr(avail_gpa);
+
+		r->pdesc = gpa_ptr(desc_gpa);
+		driver_event->flags = VRING_PACKED_EVENT_FLAG_DISABLE; /* a polling driver */
+		/* both sides start at slot 0 in the lap of wrap counter 1; every flag is 0 */
+		r->avail_wrap = r->used_wrap = true;
+		/* the guest posts the whole ring once */
+		for (i = 0; i < RING_SIZE; i++) {
+			uint16_t flags = sim_packed_put(r, i, i == 0);
+
+			if (i == 0)
+				head_flags = flags;
+		}
+		__atomic_store_n(&r->pdesc[0].flags, head_flags, __ATOMIC_RELEASE);
+		r->vq.desc_packed = r->pdesc;
+		r->vq.driver_event = driver_event;
+		r->vq.device_event = gpa_ptr(used_gpa);
+		r->vq.last_avail_idx = PACKED_BASE_WRAP;
+		r->vq.last_used_idx = PACKED_BASE_WRAP;
+	} else {
+		r->desc = gpa_ptr(desc_gpa);
+		r->avail = gpa_ptr(avail_gpa);
+		r->used = gpa_ptr(used_gpa);
+		for (i = 0; i < RING_SIZE; i++) {
+			r->desc[i].addr = bufs + (uint64_t)i * BUF_SIZE;
+			r->desc[i].len = r->buf_len;
+			r->desc[i].flags = r->buf_flags;
+			r->desc[i].next = 0;
+			r->avail->ring[i] = i;
+		}
+		/* the guest posts the whole ring once */
+		r->avail->idx = RING_SIZE;
+		r->avail->flags = VRING_AVAIL_F_NO_INTERRUPT; /* a polling driver */
+		r->vq.desc = r->desc;
+		r->vq.avail = r->avail;
+		r->vq.used = r->used;
+	}
 	if (vhd_virtq_init(&r->vq, features) != 0)
 		abort();
+}
+
+/* The simulated driver's look at one used buffer: counted, and checked. */
+static inline uint16_t
+sim_guest_take(struct sim_ring *r, uint32_t id, uint32_t len)
+{
+	if (unlikely(id >= RING_SIZE || len != r->used_len)) {
+		r->bad_used++;
+		id &= RING_SIZE - 1;
+	}
+	r->last_id = id;
+	r->guest_used++;
+	return id;
+}
+
+/*
+ * Packed: reads the used descriptors in ring order (AVAIL and USED both equal
+ * to the driver's used wrap counter) and posts each buffer again at once, the
+ * batch's first flags last.
+ */
+static void
+sim_guest_recycle_packed(struct sim_ring *r)
+{
+	const uint16_t used_bits = PACKED_F_AVAIL | PACKED_F_USED;
+	uint16_t head = r->avail_slot, head_flags = 0, n;
+
+	for (n = 0; n < RING_SIZE; n++) {
+		struct vring_packed_desc *d = &r->pdesc[r->used_slot];
+		uint16_t flags = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE), id;
+
+		if ((flags & used_bits) != (r->used_wrap ? used_bits : 0))
+			break;
+		id = sim_guest_take(r, d->id, d->len);
+		if (++r->used_slot == RING_SIZE) {
+			r->used_slot = 0;
+			r->used_wrap = !r->used_wrap;
+		}
+		flags = sim_packed_put(r, id, n == 0);
+		if (n == 0)
+			head_flags = flags;
+	}
+	if (n != 0)
+		__atomic_store_n(&r->pdesc[head].flags, head_flags, __ATOMIC_RELEASE);
 }
 
 /* The simulated driver re-posts every chain the device returned. */
 static void
 sim_guest_recycle(struct sim_ring *r)
 {
-	uint16_t used_idx = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
-	uint16_t avail_idx = r->avail->idx;
+	uint16_t used_idx, avail_idx;
 
+	if (ring_packed) {
+		sim_guest_recycle_packed(r);
+		return;
+	}
+	used_idx = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
+	avail_idx = r->avail->idx;
 	while (r->guest_used_seen != used_idx) {
-		uint16_t id = r->used->ring[r->guest_used_seen & (RING_SIZE - 1)].id;
+		const struct vring_used_elem *u = &r->used->ring[r->guest_used_seen & (RING_SIZE - 1)];
+		uint16_t id = sim_guest_take(r, u->id, u->len);
 
 		r->avail->ring[avail_idx & (RING_SIZE - 1)] = id;
 		avail_idx++;
 		r->guest_used_seen++;
 	}
 	__atomic_store_n(&r->avail->idx, avail_idx, __ATOMIC_RELEASE);
+}
+
+/*
+ * What the simulated guests saw: every packet vhostd counted on a ring came
+ * back to its driver, with a buffer id in the ring and the right length, and
+ * B's last buffer holds the frame A sent (B's buffers start zeroed).
+ */
+static bool
+sim_guests_check(struct sim_ring *a, struct sim_ring *b, uint32_t frame_len)
+{
+	const uint8_t *p = gpa_ptr(b->bufs + (uint64_t)b->last_id * BUF_SIZE);
+	const struct virtio_net_hdr_mrg_rxbuf *hdr = (const void *)p;
+	uint32_t i;
+
+	if (a->guest_used != a->vq.stats.packets || b->guest_used != b->vq.stats.packets ||
+	    a->bad_used != 0 || b->bad_used != 0) {
+		fprintf(stderr, "dp_bench: guests saw used %" PRIu64 " (bad %" PRIu64 ") on A, %" PRIu64
+			" (bad %" PRIu64 ") on B; vhostd counted %" PRIu64 " and %" PRIu64 "\n",
+			a->guest_used, a->bad_used, b->guest_used, b->bad_used, a->vq.stats.packets,
+			b->vq.stats.packets);
+		return false;
+	}
+	if (b->guest_used == 0)
+		return true;
+	for (i = 0; i < frame_len && p[b->vq.hdr_len + i] == 0xab; i++)
+		;
+	if (i < frame_len || ((b->vq.flags & VHD_VQ_F_MRG_RXBUF) && hdr->num_buffers != 1)) {
+		fprintf(stderr, "dp_bench: B's buffer %u does not hold the frame\n", b->last_id);
+		return false;
+	}
+	return true;
 }
 
 /* One burst of vhostd's work: everything measured, nothing of the simulated guest. */
@@ -302,14 +458,18 @@ run_two_lcores(struct sim_ring *a, struct sim_ring *b, struct rte_mempool *mp, d
 			sa.packets, sb.packets, sa.drops);
 		return 1;
 	}
+	if (!sim_guests_check(a, b, frame_len))
+		return 1;
 	if (rte_mempool_in_use_count(mp) != 0) {
 		fprintf(stderr, "dp_bench: %u mbufs leaked\n", rte_mempool_in_use_count(mp));
 		return 1;
 	}
-	printf("dp_bench: mode=mbuf lcores=2%s frame=%u cache=%u ring=%u seconds=%.2f packets=%" PRIu64
+	printf("dp_bench: layout=%s mode=mbuf lcores=2%s frame=%u cache=%u ring=%u seconds=%.2f"
+	       " packets=%" PRIu64
 	       " drops=%" PRIu64 " mpps=%.3f rx_cyc_pkt=%.1f tx_cyc_pkt=%.1f rx_busy_pct=%.1f"
 	       " tx_busy_pct=%.1f rx_cache_len=%u tx_cache_len=%u\n",
-	       return_to_a ? " return=1" : "", frame_len, cache_size, xfer_ring_size, elapsed, sb.packets, sa.drops, sb.packets / elapsed / 1e6,
+	       ring_packed ? "packed" : "split", return_to_a ? " return=1" : "", frame_len, cache_size,
+	       xfer_ring_size, elapsed, sb.packets, sa.drops, sb.packets / elapsed / 1e6,
 	       (double)sa.busy_cycles / sa.packets, (double)sb.busy_cycles / sb.packets,
 	       100.0 * sa.busy_cycles / (elapsed * hz), 100.0 * sb.busy_cycles / (elapsed * hz),
 	       sa.cache_len, sb.cache_len);
@@ -335,7 +495,7 @@ main(int argc, char **argv)
 	struct rte_mempool *mp;
 	int opt, rc = 0;
 
-	while ((opt = getopt(argc, argv, "s:n:dot:T:c:r:R")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:dPot:T:c:r:R")) != -1) {
 		switch (opt) {
 		case 's':
 			frame_len = atoi(optarg);
@@ -345,6 +505,10 @@ main(int argc, char **argv)
 			break;
 		case 'd':
 			direct = true;
+			break;
+		case 'P':
+			features |= 1ULL << VIRTIO_F_RING_PACKED;
+			ring_packed = true;
 			break;
 		case 'o':
 			/* what Linux guests and virtio-user negotiate by default */
@@ -415,6 +579,8 @@ main(int argc, char **argv)
 			a.vq.stats.packets, b.vq.stats.packets);
 		return 1;
 	}
+	if (!sim_guests_check(&a, &b, frame_len))
+		return 1;
 	if (rte_mempool_in_use_count(mp) != 0) {
 		fprintf(stderr, "dp_bench: %u mbufs leaked\n", rte_mempool_in_use_count(mp));
 		return 1;
@@ -422,21 +588,22 @@ main(int argc, char **argv)
 	if (seconds > 0) {
 		double elapsed = (double)(rte_rdtsc() - t_start) / rte_get_tsc_hz();
 
-		printf("dp_bench: mode=%s lcores=1 frame=%u cache=%u seconds=%.2f packets=%" PRIu64
-		       " mpps=%.3f cyc_pkt=%.1f\n",
-		       direct ? "direct" : "mbuf", frame_len, cache_size, elapsed, moved,
-		       moved / elapsed / 1e6, (double)cycles / moved);
+		printf("dp_bench: layout=%s mode=%s lcores=1 frame=%u cache=%u seconds=%.2f"
+		       " packets=%" PRIu64 " mpps=%.3f cyc_pkt=%.1f\n",
+		       ring_packed ? "packed" : "split", direct ? "direct" : "mbuf", frame_len,
+		       cache_size, elapsed, moved, moved / elapsed / 1e6, (double)cycles / moved);
 	} else {
-		printf("dp_bench: mode=%s frame=%u packets=%" PRIu64 " ns/pkt=%.2f\n",
-		       direct ? "direct" : "mbuf", frame_len, moved,
+		printf("dp_bench: layout=%s mode=%s frame=%u packets=%" PRIu64 " ns/pkt=%.2f\n",
+		       ring_packed ? "packed" : "split", direct ? "direct" : "mbuf", frame_len, moved,
 		       (double)cycles * 1e9 / rte_get_tsc_hz() / moved);
 	}
 	rte_eal_cleanup();
 	return 0;
 usage:
-	fprintf(stderr, "usage: dp_bench [-s FRAME_BYTES] [-n PACKETS] [-d] [-o] [-t 1|2 -T SECONDS] [-c CACHE]"
-			" [-r RING] [-R]\n"
+	fprintf(stderr, "usage: dp_bench [-s FRAME_BYTES] [-n PACKETS] [-d] [-P] [-o] [-t 1|2 -T SECONDS]"
+			" [-c CACHE] [-r RING] [-R]\n"
 			"  -d  guest-to-guest single copy instead of via mbufs\n"
+			"  -P  both rings packed (VIRTIO_F_RING_PACKED) instead of split\n"
 			"  -o  both guests negotiate the checksum and TSO offloads\n"
 			"  -t  lcores: 1 pinned to CPU 0; 2 splits the mbuf path over CPUs 0 and 1\n"
 			"  -T  run this many seconds (instead of -n); -t 2 needs it\n"
