@@ -568,8 +568,11 @@ new_device(int vid)
 
 	rte_vhost_get_negotiated_features(vid, &features);
 	if (rc == 0)
-		VHD_LOG(INFO, "port %u (%s): device started, features 0x%" PRIx64 ", %u vrings",
-			p->id, p->cfg->path, features, rte_vhost_get_vring_num(vid));
+		VHD_LOG(INFO,
+			"port %u (%s): device started, features 0x%" PRIx64 ", %u vrings, %s ring%s",
+			p->id, p->cfg->path, features, rte_vhost_get_vring_num(vid),
+			features & (1ULL << VIRTIO_F_RING_PACKED) ? "packed" : "split",
+			features & (1ULL << VIRTIO_RING_F_EVENT_IDX) ? ", event index" : "");
 	else
 		VHD_LOG(ERR, "port %u (%s): device not polled yet: %s", p->id, p->cfg->path,
 			strerror(-rc));
