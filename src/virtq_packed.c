@@ -136,14 +136,18 @@ packed_positions(const struct vhd_virtq *vq, uint16_t *avail_idx, uint16_t *used
 	*used_idx = vq->last_used_idx | (uint16_t)(vq->used_wrap ? 1u << PACKED_WRAP_SHIFT : 0);
 }
 
-/* Moves a position n (<= size) slots on, flipping its wrap counter past the end. */
+/*
+ * Moves a position n (<= size) slots on, flipping its wrap counter past the
+ * end. size is the ring's, which the callers keep in a local: the ring writes
+ * through uint16_t pointers would otherwise have vq->size loaded again.
+ */
 static __rte_always_inline void
-slot_advance(const struct vhd_virtq *vq, uint16_t *slot, bool *wrap, uint32_t n)
+slot_advance(const uint16_t size, uint16_t *slot, bool *wrap, uint32_t n)
 {
 	uint32_t s = (uint32_t)*slot + n;
 
-	if (s >= vq->size) {
-		s -= vq->size;
+	if (s >= size) {
+		s -= size;
 		*wrap = !*wrap;
 	}
 	*slot = (uint16_t)s;
@@ -157,6 +161,23 @@ desc_is_avail(uint16_t flags, bool wrap)
 
 	/* AVAIL alone in a lap of wrap counter 1, USED alone in the other (bit 15 >> 8: bit 7) */
 	return (flags & bits) == (uint16_t)(PACKED_F_USED >> ((unsigned int)wrap << 3));
+}
+
+/* The same against bits precomputed by avail_bits. */
+static __rte_always_inline bool
+desc_bits_avail(uint16_t flags, uint16_t bits)
+{
+	return (flags & (PACKED_F_AVAIL | PACKED_F_USED)) == bits;
+}
+
+/*
+ * desc_is_avail for a loop over slots: the expected AVAIL/USED bits of an
+ * available descriptor, computed once and flipped where the lap ends.
+ */
+static __rte_always_inline uint16_t
+avail_bits(bool wrap)
+{
+	return (uint16_t)(PACKED_F_USED >> ((unsigned int)wrap << 3));
 }
 
 /* The flags first, with acquire: the other fields are valid once they say so. */
@@ -191,6 +212,7 @@ struct chain_walk {
 	uint16_t ndesc;      /* ring descriptors taken */
 	uint16_t id;         /* of the last ring descriptor taken */
 	uint16_t head_flags; /* the first one's, which the caller loaded */
+	uint16_t size;       /* the ring's */
 };
 
 static __rte_always_inline void
@@ -203,6 +225,7 @@ chain_start(const struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk *
 	w->ndesc = 0;
 	w->id = 0;
 	w->head_flags = head_flags;
+	w->size = vq->size;
 }
 
 /* Out-of-line: indirect tables are the rare case for small packets. */
@@ -259,14 +282,14 @@ chain_next(struct vhd_virtq *vq, struct chain_walk *w, struct vring_packed_desc 
 		if (w->ring_done)
 			return 0;
 		/* a chain can take each slot once: more is longer than the ring */
-		if (unlikely(w->ndesc == vq->size))
+		if (unlikely(w->ndesc == w->size))
 			return -VHD_DESC_ERR_CHAIN - 1;
 		p = &vq->desc_packed[w->slot];
 		d->flags = w->ndesc == 0 ? w->head_flags : desc_flags_load(p);
 		desc_body_load(p, d);
 		w->id = d->id;
 		w->ndesc++;
-		slot_advance(vq, &w->slot, &w->wrap, 1);
+		slot_advance(w->size, &w->slot, &w->wrap, 1);
 		if (!(d->flags & VRING_DESC_F_NEXT))
 			w->ring_done = true;
 		if (unlikely(d->flags & VRING_DESC_F_INDIRECT)) {
@@ -291,13 +314,15 @@ chain_next(struct vhd_virtq *vq, struct chain_walk *w, struct vring_packed_desc 
 static bool __rte_noinline
 chain_skip_rest(struct vhd_virtq *vq, struct chain_walk *w)
 {
-	while (!w->ring_done && w->ndesc < vq->size) {
+	const uint16_t size = vq->size;
+
+	while (!w->ring_done && w->ndesc < size) {
 		const struct vring_packed_desc *p = &vq->desc_packed[w->slot];
 		uint16_t flags = desc_flags_load(p);
 
 		w->id = __atomic_load_n(&p->id, __ATOMIC_RELAXED);
 		w->ndesc++;
-		slot_advance(vq, &w->slot, &w->wrap, 1);
+		slot_advance(size, &w->slot, &w->wrap, 1);
 		if (!(flags & VRING_DESC_F_NEXT))
 			w->ring_done = true;
 	}
@@ -320,7 +345,7 @@ chain_commit(struct vhd_virtq *vq, const struct chain_walk *w)
  * used descriptors in ring order, so it sees the burst as one.
  */
 static __rte_always_inline void
-used_put(struct vhd_virtq *vq, uint16_t id, uint32_t len, uint16_t ndesc)
+used_put(struct vhd_virtq *vq, const uint16_t size, uint16_t id, uint32_t len, uint16_t ndesc)
 {
 	struct vring_packed_desc *d = &vq->desc_packed[vq->last_used_idx];
 	/* both bits set to the used wrap counter, WRITE if the buffer was written */
@@ -336,7 +361,7 @@ used_put(struct vhd_virtq *vq, uint16_t id, uint32_t len, uint16_t ndesc)
 	} else {
 		__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
 	}
-	slot_advance(vq, &vq->last_used_idx, &vq->used_wrap, ndesc);
+	slot_advance(size, &vq->last_used_idx, &vq->used_wrap, ndesc);
 }
 
 /*
@@ -409,19 +434,24 @@ used_publish(struct vhd_virtq *vq)
 static __rte_always_inline uint16_t
 peek_sources(struct vhd_virtq *vq, uint16_t n, const uint16_t hdr_len, uint32_t *len)
 {
-	uint16_t slot = vq->last_avail_idx;
-	bool wrap = vq->avail_wrap;
+	const struct vring_packed_desc *desc = vq->desc_packed;
+	const uint32_t size = vq->size;
+	uint32_t slot = vq->last_avail_idx;
+	uint16_t bits = avail_bits(vq->avail_wrap);
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
-		const struct vring_packed_desc *d = &vq->desc_packed[slot];
+		const struct vring_packed_desc *d = &desc[slot];
 
-		if (!desc_is_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), wrap))
+		if (!desc_bits_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), bits))
 			break;
 		prefetch_guest_line(vq, d->addr + hdr_len);
 		if (len != NULL)
 			len[i] = d->len;
-		slot_advance(vq, &slot, &wrap, 1);
+		if (unlikely(++slot == size)) {
+			slot = 0;
+			bits ^= PACKED_F_AVAIL | PACKED_F_USED;
+		}
 	}
 	return i;
 }
@@ -434,17 +464,22 @@ peek_sources(struct vhd_virtq *vq, uint16_t n, const uint16_t hdr_len, uint32_t 
 static __rte_always_inline void
 prefetch_rx_buffers(struct vhd_virtq *vq, uint16_t n, const uint32_t *fill_len)
 {
-	uint16_t slot = vq->last_avail_idx;
-	bool wrap = vq->avail_wrap;
+	const struct vring_packed_desc *desc = vq->desc_packed;
+	const uint32_t size = vq->size;
+	uint32_t slot = vq->last_avail_idx;
+	uint16_t bits = avail_bits(vq->avail_wrap);
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
-		const struct vring_packed_desc *d = &vq->desc_packed[slot];
+		const struct vring_packed_desc *d = &desc[slot];
 
-		if (!desc_is_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), wrap))
+		if (!desc_bits_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), bits))
 			break;
 		prefetch_guest_write(vq, d->addr, fill_len[i]);
-		slot_advance(vq, &slot, &wrap, 1);
+		if (unlikely(++slot == size)) {
+			slot = 0;
+			bits ^= PACKED_F_AVAIL | PACKED_F_USED;
+		}
 	}
 }
 
@@ -533,8 +568,9 @@ bad:
  * found it available. hdr_len and offload as in virtq_split.c.
  */
 static __rte_always_inline int
-chain_gather_frame(struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk *w,
-		   struct pkt_pieces *pc, const uint16_t hdr_len, const bool offload)
+chain_gather_frame(struct vhd_virtq *vq, const uint16_t size, uint16_t head_flags,
+		   struct chain_walk *w, struct pkt_pieces *pc, const uint16_t hdr_len,
+		   const bool offload)
 {
 	const uint16_t special = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE;
 	struct vring_packed_desc d;
@@ -544,7 +580,7 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk 
 		if (likely(frame_in_one_buffer(vq, d.addr, d.len, hdr_len, offload, pc))) {
 			w->slot = vq->last_avail_idx;
 			w->wrap = vq->avail_wrap;
-			slot_advance(vq, &w->slot, &w->wrap, 1);
+			slot_advance(size, &w->slot, &w->wrap, 1);
 			w->ndesc = 1;
 			w->id = d.id;
 			return 0;
@@ -556,14 +592,14 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk 
 
 /* Copies one guest-transmitted buffer into m (and more mbufs of mp if it is big). */
 static __rte_always_inline int
-chain_to_mbuf(struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk *w,
-	      struct rte_mbuf *m, struct rte_mempool *mp, const uint16_t hdr_len,
-	      const bool offload)
+chain_to_mbuf(struct vhd_virtq *vq, const uint16_t size, uint16_t head_flags,
+	      struct chain_walk *w, struct rte_mbuf *m, struct rte_mempool *mp,
+	      const uint16_t hdr_len, const bool offload)
 {
 	struct pkt_pieces pc;
 	int rc;
 
-	rc = chain_gather_frame(vq, head_flags, w, &pc, hdr_len, offload);
+	rc = chain_gather_frame(vq, size, head_flags, w, &pc, hdr_len, offload);
 	if (unlikely(rc < 0))
 		return rc;
 	rc = pieces_to_mbuf(&pc, m, mp);
@@ -576,6 +612,7 @@ static __rte_always_inline uint16_t
 rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t count,
 	 const uint16_t hdr_len, const bool offload)
 {
+	const uint16_t size = vq->size;
 	uint16_t npkts = 0;
 	uint16_t i, n;
 
@@ -596,7 +633,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 		/* the peek counted slots: chains of several end the burst earlier */
 		if (!desc_is_avail(head_flags, vq->avail_wrap))
 			break;
-		rc = chain_to_mbuf(vq, head_flags, &w, pkts[npkts], mp, hdr_len, offload);
+		rc = chain_to_mbuf(vq, size, head_flags, &w, pkts[npkts], mp, hdr_len, offload);
 		if (likely(rc == 0)) {
 			vq->stats.bytes += pkts[npkts]->pkt_len;
 			npkts++;
@@ -608,7 +645,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 			count_refused(vq, rc);
 		}
 		/* transmit buffers are read-only for us: used length is 0 */
-		used_put(vq, w.id, 0, w.ndesc);
+		used_put(vq, size, w.id, 0, w.ndesc);
 		chain_commit(vq, &w);
 	}
 	vq->stats.packets += npkts;
@@ -687,6 +724,7 @@ static enum tx_result __rte_noinline
 tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, uint16_t head_flags)
 {
 	const bool mergeable = vq->flags & VHD_VQ_F_MRG_RXBUF;
+	const uint16_t size = vq->size;
 	const uint16_t start_slot = vq->last_avail_idx;
 	const bool start_wrap = vq->avail_wrap;
 	uint64_t need = vq->hdr_len + (uint64_t)pkt->total;
@@ -726,7 +764,7 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, uint16_t head_fl
 	if (unlikely(rc < 0)) {
 		vq->stats.errors[-rc - 1]++;
 		for (h = 0; h < b.nheads; h++)
-			used_put(vq, b.heads[h], 0, ndesc[h]);
+			used_put(vq, size, b.heads[h], 0, ndesc[h]);
 		return TX_BAD_CHAIN;
 	}
 	if (b.capacity < need) {
@@ -741,7 +779,7 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, uint16_t head_fl
 	for (h = 0; h < pkt->n; h++)
 		scatter(&b, &iov_i, &iov_off, pkt->addr[h], pkt->len[h]);
 	for (h = 0; h < b.nheads; h++)
-		used_put(vq, b.heads[h], b.written[h], ndesc[h]);
+		used_put(vq, size, b.heads[h], b.written[h], ndesc[h]);
 	vq->stats.packets++;
 	vq->stats.bytes += pkt->total;
 	return TX_SENT;
@@ -753,7 +791,8 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, uint16_t head_fl
  * path, which reads the descriptor again and checks everything on its copy.
  */
 static __rte_always_inline enum tx_result
-tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, const uint16_t hdr_len, const bool mtu)
+tx_one(struct vhd_virtq *vq, const uint16_t size, const struct pkt_pieces *pkt,
+       const uint16_t hdr_len, const bool mtu)
 {
 	const uint16_t special = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT;
 	const struct vring_packed_desc *p = &vq->desc_packed[vq->last_avail_idx];
@@ -783,8 +822,8 @@ tx_one(struct vhd_virtq *vq, const struct pkt_pieces *pkt, const uint16_t hdr_le
 	vhd_net_hdr_write(&hdr, pkt->net, 1);
 	memcpy(dst, &hdr, hdr_len);
 	pieces_copy(dst + hdr_len, pkt);
-	used_put(vq, d.id, need, 1);
-	slot_advance(vq, &vq->last_avail_idx, &vq->avail_wrap, 1);
+	used_put(vq, size, d.id, need, 1);
+	slot_advance(size, &vq->last_avail_idx, &vq->avail_wrap, 1);
 	vq->stats.packets++;
 	vq->stats.bytes += pkt->total;
 	return TX_SENT;
@@ -797,7 +836,7 @@ static enum tx_result
 tx_one_any(struct vhd_virtq *vq, const struct pkt_pieces *pkt, void *ctx)
 {
 	(void)ctx;
-	return tx_one(vq, pkt, vq->hdr_len, true);
+	return tx_one(vq, vq->size, pkt, vq->hdr_len, true);
 }
 
 /* An mbuf with checksum or segmentation requests, off the fast path. */
@@ -811,6 +850,7 @@ static __rte_always_inline uint16_t
 tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uint16_t hdr_len,
 	 const bool mtu)
 {
+	const uint16_t size = vq->size;
 	uint16_t sent = 0, dropped = 0;
 	uint32_t fill[VHD_BURST_MAX];
 	struct pkt_pieces pc;
@@ -831,7 +871,7 @@ tx_burst(struct vhd_virtq *vq, struct rte_mbuf **pkts, uint16_t count, const uin
 			dropped++;
 			continue;
 		} else {
-			r = tx_one(vq, &pc, hdr_len, mtu);
+			r = tx_one(vq, size, &pc, hdr_len, mtu);
 		}
 		if (r == TX_NO_ROOM)
 			break;
@@ -850,6 +890,7 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 	      const uint16_t from_hdr_len, const uint16_t to_hdr_len, const bool mtu,
 	      const bool offload)
 {
+	const uint16_t from_size = from->size, to_size = to->size;
 	uint16_t i, n, received = 0;
 	uint32_t fill[VHD_BURST_MAX];
 	uint8_t tso_head[VHD_NET_SEG_HDR_MAX];
@@ -869,7 +910,8 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 
 		if (!desc_is_avail(head_flags, from->avail_wrap))
 			break;
-		rc = chain_gather_frame(from, head_flags, &w, &pc, from_hdr_len, offload);
+		rc = chain_gather_frame(from, from_size, head_flags, &w, &pc, from_hdr_len,
+					offload);
 		/*
 		 * The header goes on as it is (vhd_net_offloads_fit: to takes
 		 * what from sends), once checked against the frame; a guest's
@@ -889,12 +931,12 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 			received++;
 			from->stats.bytes += pc.total;
 			/* the source buffer is completed only after this copy */
-			if (tx_one(to, send, to_hdr_len, mtu) == TX_NO_ROOM)
+			if (tx_one(to, to_size, send, to_hdr_len, mtu) == TX_NO_ROOM)
 				to->stats.no_room++;
 		} else {
 			count_refused(from, rc);
 		}
-		used_put(from, w.id, 0, w.ndesc);
+		used_put(from, from_size, w.id, 0, w.ndesc);
 		chain_commit(from, &w);
 	}
 	from->stats.packets += received;
