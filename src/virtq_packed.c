@@ -354,7 +354,9 @@ used_put(struct vhd_virtq *vq, const uint16_t size, uint16_t id, uint32_t len, u
 
 	__atomic_store_n(&d->id, id, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->len, len, __ATOMIC_RELAXED);
-	if (vq->shadow_n++ == 0) {
+	/* shadow_n: 1 once the burst has its first, whose flags wait for the publish */
+	if (unlikely(vq->shadow_n == 0)) {
+		vq->shadow_n = 1;
 		vq->shadow_idx = vq->last_used_idx;
 		vq->shadow_wrap = vq->used_wrap;
 		vq->shadow_flags = flags;

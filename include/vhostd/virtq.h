@@ -142,7 +142,7 @@ struct vhd_virtq {
 	 * Packed ring only (virtq_packed.c), which leaves shadow[] unused: the
 	 * wrap counters of last_avail_idx and last_used_idx, and the burst in
 	 * progress. Its used descriptors go straight to the ring, all but the
-	 * first (at slot shadow_idx, shadow_n counting them) complete; that
+	 * first (at slot shadow_idx; shadow_n is 1 once there is one) complete; that
 	 * one's flags (shadow_flags) are stored last, at the publish, so that
 	 * the driver sees the burst at once. shadow_wrap is the used wrap
 	 * counter at shadow_idx.
