@@ -106,6 +106,24 @@ vhd_virtq_packed_ring_position(const struct vring_packed_desc *desc, uint16_t si
 	return true;
 }
 
+/*
+ * The AVAIL/USED bits of a descriptor the driver made available in the lap of
+ * wrap counter wrap: AVAIL alone in a lap of wrap counter 1, USED alone in the
+ * other (bit 15 >> 8: bit 7). vq->avail_bits keeps them for vq->avail_wrap.
+ */
+static __rte_always_inline uint16_t
+avail_bits(bool wrap)
+{
+	return (uint16_t)(PACKED_F_USED >> ((unsigned int)wrap << 3));
+}
+
+/* Those of a used descriptor: both set to the used wrap counter (vq->used_flags). */
+static __rte_always_inline uint16_t
+used_flags(bool wrap)
+{
+	return (uint16_t)(-(uint16_t)wrap & (PACKED_F_AVAIL | PACKED_F_USED));
+}
+
 static int
 packed_init(struct vhd_virtq *vq)
 {
@@ -122,6 +140,8 @@ packed_init(struct vhd_virtq *vq)
 	vq->avail_wrap = avail >> PACKED_WRAP_SHIFT;
 	vq->last_used_idx = used & PACKED_SLOT_MASK;
 	vq->used_wrap = used >> PACKED_WRAP_SHIFT;
+	vq->avail_bits = avail_bits(vq->avail_wrap);
+	vq->used_flags = used_flags(vq->used_wrap);
 	vq->shadow_n = 0;
 	/* we poll, so kicks would only cost the guest a VM exit */
 	__atomic_store_n(&vq->device_event->flags, VRING_PACKED_EVENT_FLAG_DISABLE,
@@ -138,46 +158,31 @@ packed_positions(const struct vhd_virtq *vq, uint16_t *avail_idx, uint16_t *used
 
 /*
  * Moves a position n (<= size) slots on, flipping its wrap counter past the
- * end. size is the ring's, which the callers keep in a local: the ring writes
- * through uint16_t pointers would otherwise have vq->size loaded again.
+ * end, and with it the position's avail_bits or used_flags (bits). size is the
+ * ring's, which the callers keep in a local: the ring writes through uint16_t
+ * pointers would otherwise have vq->size loaded again.
  */
 static __rte_always_inline void
-slot_advance(const uint16_t size, uint16_t *slot, bool *wrap, uint32_t n)
+slot_advance(const uint16_t size, uint16_t *slot, bool *wrap, uint16_t *bits, uint32_t n)
 {
 	uint32_t s = (uint32_t)*slot + n;
 
-	if (s >= size) {
+	if (unlikely(s >= size)) {
 		s -= size;
 		*wrap = !*wrap;
+		*bits ^= PACKED_F_AVAIL | PACKED_F_USED;
 	}
 	*slot = (uint16_t)s;
 }
 
-/* The driver made the descriptor available in the lap of wrap counter wrap. */
+/*
+ * The driver made the descriptor available in the lap whose avail_bits are
+ * bits (vq->avail_bits, or a local copy a loop flips where the lap ends).
+ */
 static __rte_always_inline bool
-desc_is_avail(uint16_t flags, bool wrap)
-{
-	const uint16_t bits = PACKED_F_AVAIL | PACKED_F_USED;
-
-	/* AVAIL alone in a lap of wrap counter 1, USED alone in the other (bit 15 >> 8: bit 7) */
-	return (flags & bits) == (uint16_t)(PACKED_F_USED >> ((unsigned int)wrap << 3));
-}
-
-/* The same against bits precomputed by avail_bits. */
-static __rte_always_inline bool
-desc_bits_avail(uint16_t flags, uint16_t bits)
+desc_is_avail(uint16_t flags, uint16_t bits)
 {
 	return (flags & (PACKED_F_AVAIL | PACKED_F_USED)) == bits;
-}
-
-/*
- * desc_is_avail for a loop over slots: the expected AVAIL/USED bits of an
- * available descriptor, computed once and flipped where the lap ends.
- */
-static __rte_always_inline uint16_t
-avail_bits(bool wrap)
-{
-	return (uint16_t)(PACKED_F_USED >> ((unsigned int)wrap << 3));
 }
 
 /* The flags first, with acquire: the other fields are valid once they say so. */
@@ -208,6 +213,7 @@ struct chain_walk {
 	uint32_t table_idx;
 	uint16_t slot;       /* ring slot of the next ring descriptor */
 	bool wrap;           /* the avail wrap counter there */
+	uint16_t bits;       /* and its avail_bits */
 	bool ring_done;      /* the last ring descriptor (no NEXT) was taken */
 	uint16_t ndesc;      /* ring descriptors taken */
 	uint16_t id;         /* of the last ring descriptor taken */
@@ -221,6 +227,7 @@ chain_start(const struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk *
 	w->table = NULL;
 	w->slot = vq->last_avail_idx;
 	w->wrap = vq->avail_wrap;
+	w->bits = vq->avail_bits;
 	w->ring_done = false;
 	w->ndesc = 0;
 	w->id = 0;
@@ -289,7 +296,7 @@ chain_next(struct vhd_virtq *vq, struct chain_walk *w, struct vring_packed_desc 
 		desc_body_load(p, d);
 		w->id = d->id;
 		w->ndesc++;
-		slot_advance(w->size, &w->slot, &w->wrap, 1);
+		slot_advance(w->size, &w->slot, &w->wrap, &w->bits, 1);
 		if (!(d->flags & VRING_DESC_F_NEXT))
 			w->ring_done = true;
 		if (unlikely(d->flags & VRING_DESC_F_INDIRECT)) {
@@ -322,7 +329,7 @@ chain_skip_rest(struct vhd_virtq *vq, struct chain_walk *w)
 
 		w->id = __atomic_load_n(&p->id, __ATOMIC_RELAXED);
 		w->ndesc++;
-		slot_advance(size, &w->slot, &w->wrap, 1);
+		slot_advance(size, &w->slot, &w->wrap, &w->bits, 1);
 		if (!(flags & VRING_DESC_F_NEXT))
 			w->ring_done = true;
 	}
@@ -335,6 +342,7 @@ chain_commit(struct vhd_virtq *vq, const struct chain_walk *w)
 {
 	vq->last_avail_idx = w->slot;
 	vq->avail_wrap = w->wrap;
+	vq->avail_bits = w->bits;
 }
 
 /*
@@ -348,9 +356,8 @@ static __rte_always_inline void
 used_put(struct vhd_virtq *vq, const uint16_t size, uint16_t id, uint32_t len, uint16_t ndesc)
 {
 	struct vring_packed_desc *d = &vq->desc_packed[vq->last_used_idx];
-	/* both bits set to the used wrap counter, WRITE if the buffer was written */
-	uint16_t flags = (uint16_t)(-(uint16_t)vq->used_wrap & (PACKED_F_AVAIL | PACKED_F_USED)) |
-			 (len != 0 ? VRING_DESC_F_WRITE : 0);
+	/* WRITE if the buffer was written */
+	uint16_t flags = vq->used_flags | (len != 0 ? VRING_DESC_F_WRITE : 0);
 
 	__atomic_store_n(&d->id, id, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->len, len, __ATOMIC_RELAXED);
@@ -363,7 +370,7 @@ used_put(struct vhd_virtq *vq, const uint16_t size, uint16_t id, uint32_t len, u
 	} else {
 		__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
 	}
-	slot_advance(size, &vq->last_used_idx, &vq->used_wrap, ndesc);
+	slot_advance(size, &vq->last_used_idx, &vq->used_wrap, &vq->used_flags, ndesc);
 }
 
 /*
@@ -439,13 +446,13 @@ peek_sources(struct vhd_virtq *vq, uint16_t n, const uint16_t hdr_len, uint32_t 
 	const struct vring_packed_desc *desc = vq->desc_packed;
 	const uint32_t size = vq->size;
 	uint32_t slot = vq->last_avail_idx;
-	uint16_t bits = avail_bits(vq->avail_wrap);
+	uint16_t bits = vq->avail_bits;
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
 		const struct vring_packed_desc *d = &desc[slot];
 
-		if (!desc_bits_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), bits))
+		if (!desc_is_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), bits))
 			break;
 		prefetch_guest_line(vq, d->addr + hdr_len);
 		if (len != NULL)
@@ -469,13 +476,13 @@ prefetch_rx_buffers(struct vhd_virtq *vq, uint16_t n, const uint32_t *fill_len)
 	const struct vring_packed_desc *desc = vq->desc_packed;
 	const uint32_t size = vq->size;
 	uint32_t slot = vq->last_avail_idx;
-	uint16_t bits = avail_bits(vq->avail_wrap);
+	uint16_t bits = vq->avail_bits;
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
 		const struct vring_packed_desc *d = &desc[slot];
 
-		if (!desc_bits_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), bits))
+		if (!desc_is_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), bits))
 			break;
 		prefetch_guest_write(vq, d->addr, fill_len[i]);
 		if (unlikely(++slot == size)) {
@@ -582,7 +589,8 @@ chain_gather_frame(struct vhd_virtq *vq, const uint16_t size, uint16_t head_flag
 		if (likely(frame_in_one_buffer(vq, d.addr, d.len, hdr_len, offload, pc))) {
 			w->slot = vq->last_avail_idx;
 			w->wrap = vq->avail_wrap;
-			slot_advance(size, &w->slot, &w->wrap, 1);
+			w->bits = vq->avail_bits;
+			slot_advance(size, &w->slot, &w->wrap, &w->bits, 1);
 			w->ndesc = 1;
 			w->id = d.id;
 			return 0;
@@ -633,7 +641,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 		int rc;
 
 		/* the peek counted slots: chains of several end the burst earlier */
-		if (!desc_is_avail(head_flags, vq->avail_wrap))
+		if (!desc_is_avail(head_flags, vq->avail_bits))
 			break;
 		rc = chain_to_mbuf(vq, size, head_flags, &w, pkts[npkts], mp, hdr_len, offload);
 		if (likely(rc == 0)) {
@@ -729,6 +737,7 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, uint16_t head_fl
 	const uint16_t size = vq->size;
 	const uint16_t start_slot = vq->last_avail_idx;
 	const bool start_wrap = vq->avail_wrap;
+	const uint16_t start_bits = vq->avail_bits;
 	uint64_t need = vq->hdr_len + (uint64_t)pkt->total;
 	struct virtio_net_hdr_mrg_rxbuf hdr;
 	uint32_t iov_i = 0, iov_off = 0;
@@ -754,12 +763,13 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, uint16_t head_fl
 		if (rc < 0 || !mergeable || b.capacity >= need)
 			break;
 		head_flags = desc_flags_load(&vq->desc_packed[vq->last_avail_idx]);
-		if (!desc_is_avail(head_flags, vq->avail_wrap))
+		if (!desc_is_avail(head_flags, vq->avail_bits))
 			break;
 	}
 	if (unlikely(rc == RC_TOO_BIG || (rc == 0 && !mergeable && b.capacity < need))) {
 		vq->last_avail_idx = start_slot;
 		vq->avail_wrap = start_wrap;
+		vq->avail_bits = start_bits;
 		vq->stats.too_big++;
 		return TX_TOO_BIG;
 	}
@@ -773,6 +783,7 @@ tx_one_slow(struct vhd_virtq *vq, const struct pkt_pieces *pkt, uint16_t head_fl
 		/* out of buffers: give them back for the next burst */
 		vq->last_avail_idx = start_slot;
 		vq->avail_wrap = start_wrap;
+		vq->avail_bits = start_bits;
 		return TX_NO_ROOM;
 	}
 
@@ -806,7 +817,7 @@ tx_one(struct vhd_virtq *vq, const uint16_t size, const struct pkt_pieces *pkt,
 	uint64_t len;
 
 	flags = desc_flags_load(p);
-	if (unlikely(!desc_is_avail(flags, vq->avail_wrap)))
+	if (unlikely(!desc_is_avail(flags, vq->avail_bits)))
 		return TX_NO_ROOM;
 	/* the slow path checks the MTU */
 	if (unlikely((flags & special) || !(flags & VRING_DESC_F_WRITE) ||
@@ -825,7 +836,7 @@ tx_one(struct vhd_virtq *vq, const uint16_t size, const struct pkt_pieces *pkt,
 	memcpy(dst, &hdr, hdr_len);
 	pieces_copy(dst + hdr_len, pkt);
 	used_put(vq, size, d.id, need, 1);
-	slot_advance(size, &vq->last_avail_idx, &vq->avail_wrap, 1);
+	slot_advance(size, &vq->last_avail_idx, &vq->avail_wrap, &vq->avail_bits, 1);
 	vq->stats.packets++;
 	vq->stats.bytes += pkt->total;
 	return TX_SENT;
@@ -910,7 +921,7 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 		struct chain_walk w;
 		int rc;
 
-		if (!desc_is_avail(head_flags, from->avail_wrap))
+		if (!desc_is_avail(head_flags, from->avail_bits))
 			break;
 		rc = chain_gather_frame(from, from_size, head_flags, &w, &pc, from_hdr_len,
 					offload);

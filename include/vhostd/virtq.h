@@ -145,12 +145,16 @@ struct vhd_virtq {
 	 * first (at slot shadow_idx; shadow_n is 1 once there is one) complete; that
 	 * one's flags (shadow_flags) are stored last, at the publish, so that
 	 * the driver sees the burst at once. shadow_wrap is the used wrap
-	 * counter at shadow_idx.
+	 * counter at shadow_idx. avail_bits and used_flags follow the wrap
+	 * counters: the AVAIL/USED bits of an available descriptor in
+	 * avail_wrap's lap, and those a used one gets in used_wrap's.
 	 */
 	bool avail_wrap;
 	bool used_wrap;
 	bool shadow_wrap;
 	uint16_t shadow_flags;
+	uint16_t avail_bits;
+	uint16_t used_flags;
 	struct vhd_virtq_stats stats;
 };
 
