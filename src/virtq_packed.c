@@ -350,14 +350,16 @@ chain_commit(struct vhd_virtq *vq, const struct chain_walk *w)
  * got len bytes. The burst's first one stays invisible to the driver until
  * used_publish stores its flags; the others are complete at once (release:
  * id and len before the flags that hand them over), but the driver reads
- * used descriptors in ring order, so it sees the burst as one.
+ * used descriptors in ring order, so it sees the burst as one. write is
+ * VRING_DESC_F_WRITE if len is not 0, else 0 (used_put works it out; a caller
+ * that knows it passes a constant).
  */
 static __rte_always_inline void
-used_put(struct vhd_virtq *vq, const uint16_t size, uint16_t id, uint32_t len, uint16_t ndesc)
+used_put_write(struct vhd_virtq *vq, const uint16_t size, uint16_t id, uint32_t len,
+	       uint16_t write, uint16_t ndesc)
 {
 	struct vring_packed_desc *d = &vq->desc_packed[vq->last_used_idx];
-	/* WRITE if the buffer was written */
-	uint16_t flags = vq->used_flags | (len != 0 ? VRING_DESC_F_WRITE : 0);
+	uint16_t flags = vq->used_flags | write;
 
 	__atomic_store_n(&d->id, id, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->len, len, __ATOMIC_RELAXED);
@@ -371,6 +373,12 @@ used_put(struct vhd_virtq *vq, const uint16_t size, uint16_t id, uint32_t len, u
 		__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
 	}
 	slot_advance(size, &vq->last_used_idx, &vq->used_wrap, &vq->used_flags, ndesc);
+}
+
+static __rte_always_inline void
+used_put(struct vhd_virtq *vq, const uint16_t size, uint16_t id, uint32_t len, uint16_t ndesc)
+{
+	used_put_write(vq, size, id, len, len != 0 ? VRING_DESC_F_WRITE : 0, ndesc);
 }
 
 /*
@@ -835,7 +843,8 @@ tx_one(struct vhd_virtq *vq, const uint16_t size, const struct pkt_pieces *pkt,
 	vhd_net_hdr_write(&hdr, pkt->net, 1);
 	memcpy(dst, &hdr, hdr_len);
 	pieces_copy(dst + hdr_len, pkt);
-	used_put(vq, size, d.id, need, 1);
+	/* need is at least the header */
+	used_put_write(vq, size, d.id, need, VRING_DESC_F_WRITE, 1);
 	slot_advance(size, &vq->last_avail_idx, &vq->avail_wrap, &vq->avail_bits, 1);
 	vq->stats.packets++;
 	vq->stats.bytes += pkt->total;
