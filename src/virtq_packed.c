@@ -203,17 +203,15 @@ desc_body_load(const struct vring_packed_desc *p, struct vring_packed_desc *d)
 
 /*
  * Walks one buffer from vq's next avail slot: the ring descriptors, or the
- * entries of the one indirect table its only descriptor points to. The
- * position after it (slot, wrap), how many ring slots it took and its id are
- * what the caller completes it with; the caller's position moves only then.
+ * entries of the one indirect table its only descriptor points to. How many
+ * ring slots it took and its id are what the caller completes it with; the
+ * caller's position moves (by those slots) only then.
  */
 struct chain_walk {
 	const struct vring_packed_desc *table; /* indirect table, NULL in the ring */
 	uint32_t table_size;
 	uint32_t table_idx;
 	uint16_t slot;       /* ring slot of the next ring descriptor */
-	bool wrap;           /* the avail wrap counter there */
-	uint16_t bits;       /* and its avail_bits */
 	bool ring_done;      /* the last ring descriptor (no NEXT) was taken */
 	uint16_t ndesc;      /* ring descriptors taken */
 	uint16_t id;         /* of the last ring descriptor taken */
@@ -226,8 +224,6 @@ chain_start(const struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk *
 {
 	w->table = NULL;
 	w->slot = vq->last_avail_idx;
-	w->wrap = vq->avail_wrap;
-	w->bits = vq->avail_bits;
 	w->ring_done = false;
 	w->ndesc = 0;
 	w->id = 0;
@@ -296,7 +292,8 @@ chain_next(struct vhd_virtq *vq, struct chain_walk *w, struct vring_packed_desc 
 		desc_body_load(p, d);
 		w->id = d->id;
 		w->ndesc++;
-		slot_advance(w->size, &w->slot, &w->wrap, &w->bits, 1);
+		if (++w->slot == w->size)
+			w->slot = 0;
 		if (!(d->flags & VRING_DESC_F_NEXT))
 			w->ring_done = true;
 		if (unlikely(d->flags & VRING_DESC_F_INDIRECT)) {
@@ -329,20 +326,22 @@ chain_skip_rest(struct vhd_virtq *vq, struct chain_walk *w)
 
 		w->id = __atomic_load_n(&p->id, __ATOMIC_RELAXED);
 		w->ndesc++;
-		slot_advance(size, &w->slot, &w->wrap, &w->bits, 1);
+		if (++w->slot == size)
+			w->slot = 0;
 		if (!(flags & VRING_DESC_F_NEXT))
 			w->ring_done = true;
 	}
 	return w->ring_done;
 }
 
-/* The buffer walked is the queue's now: its next avail slot is past it. */
+/*
+ * The buffer walked is the queue's now: its next avail slot is past it, the
+ * ndesc (<= size) slots it took on (where the walk's own position stands).
+ */
 static __rte_always_inline void
-chain_commit(struct vhd_virtq *vq, const struct chain_walk *w)
+chain_commit(struct vhd_virtq *vq, const uint16_t size, const struct chain_walk *w)
 {
-	vq->last_avail_idx = w->slot;
-	vq->avail_wrap = w->wrap;
-	vq->avail_bits = w->bits;
+	slot_advance(size, &vq->last_avail_idx, &vq->avail_wrap, &vq->avail_bits, w->ndesc);
 }
 
 /*
@@ -585,9 +584,8 @@ bad:
  * found it available. hdr_len and offload as in virtq_split.c.
  */
 static __rte_always_inline int
-chain_gather_frame(struct vhd_virtq *vq, const uint16_t size, uint16_t head_flags,
-		   struct chain_walk *w, struct pkt_pieces *pc, const uint16_t hdr_len,
-		   const bool offload)
+chain_gather_frame(struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk *w,
+		   struct pkt_pieces *pc, const uint16_t hdr_len, const bool offload)
 {
 	const uint16_t special = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE;
 	struct vring_packed_desc d;
@@ -595,10 +593,7 @@ chain_gather_frame(struct vhd_virtq *vq, const uint16_t size, uint16_t head_flag
 	if (likely(!(head_flags & special))) {
 		desc_body_load(&vq->desc_packed[vq->last_avail_idx], &d);
 		if (likely(frame_in_one_buffer(vq, d.addr, d.len, hdr_len, offload, pc))) {
-			w->slot = vq->last_avail_idx;
-			w->wrap = vq->avail_wrap;
-			w->bits = vq->avail_bits;
-			slot_advance(size, &w->slot, &w->wrap, &w->bits, 1);
+			/* chain_commit moves the queue's position on by ndesc */
 			w->ndesc = 1;
 			w->id = d.id;
 			return 0;
@@ -610,14 +605,14 @@ chain_gather_frame(struct vhd_virtq *vq, const uint16_t size, uint16_t head_flag
 
 /* Copies one guest-transmitted buffer into m (and more mbufs of mp if it is big). */
 static __rte_always_inline int
-chain_to_mbuf(struct vhd_virtq *vq, const uint16_t size, uint16_t head_flags,
-	      struct chain_walk *w, struct rte_mbuf *m, struct rte_mempool *mp,
-	      const uint16_t hdr_len, const bool offload)
+chain_to_mbuf(struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk *w,
+	      struct rte_mbuf *m, struct rte_mempool *mp, const uint16_t hdr_len,
+	      const bool offload)
 {
 	struct pkt_pieces pc;
 	int rc;
 
-	rc = chain_gather_frame(vq, size, head_flags, w, &pc, hdr_len, offload);
+	rc = chain_gather_frame(vq, head_flags, w, &pc, hdr_len, offload);
 	if (unlikely(rc < 0))
 		return rc;
 	rc = pieces_to_mbuf(&pc, m, mp);
@@ -651,7 +646,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 		/* the peek counted slots: chains of several end the burst earlier */
 		if (!desc_is_avail(head_flags, vq->avail_bits))
 			break;
-		rc = chain_to_mbuf(vq, size, head_flags, &w, pkts[npkts], mp, hdr_len, offload);
+		rc = chain_to_mbuf(vq, head_flags, &w, pkts[npkts], mp, hdr_len, offload);
 		if (likely(rc == 0)) {
 			vq->stats.bytes += pkts[npkts]->pkt_len;
 			npkts++;
@@ -664,7 +659,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 		}
 		/* transmit buffers are read-only for us: used length is 0 */
 		used_put(vq, size, w.id, 0, w.ndesc);
-		chain_commit(vq, &w);
+		chain_commit(vq, size, &w);
 	}
 	vq->stats.packets += npkts;
 	if (npkts < n)
@@ -725,7 +720,7 @@ out:
 		rc = -VHD_DESC_ERR_CHAIN - 1;
 	b->heads[slot] = w.id;
 	ndesc[slot] = w.ndesc;
-	chain_commit(vq, &w);
+	chain_commit(vq, w.size, &w);
 	return rc < 0 ? rc : 0;
 }
 
@@ -932,8 +927,7 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 
 		if (!desc_is_avail(head_flags, from->avail_bits))
 			break;
-		rc = chain_gather_frame(from, from_size, head_flags, &w, &pc, from_hdr_len,
-					offload);
+		rc = chain_gather_frame(from, head_flags, &w, &pc, from_hdr_len, offload);
 		/*
 		 * The header goes on as it is (vhd_net_offloads_fit: to takes
 		 * what from sends), once checked against the frame; a guest's
@@ -959,7 +953,7 @@ forward_burst(struct vhd_virtq *from, struct vhd_virtq *to, uint16_t count,
 			count_refused(from, rc);
 		}
 		used_put(from, from_size, w.id, 0, w.ndesc);
-		chain_commit(from, &w);
+		chain_commit(from, from_size, &w);
 	}
 	from->stats.packets += received;
 	used_publish(to);
