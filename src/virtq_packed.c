@@ -450,22 +450,19 @@ used_publish(struct vhd_virtq *vq)
 static __rte_always_inline uint16_t
 peek_sources(struct vhd_virtq *vq, uint16_t n, const uint16_t hdr_len, uint32_t *len)
 {
-	const struct vring_packed_desc *desc = vq->desc_packed;
-	const uint32_t size = vq->size;
-	uint32_t slot = vq->last_avail_idx;
+	const struct vring_packed_desc *desc = vq->desc_packed, *end = desc + vq->size;
+	const struct vring_packed_desc *d = &desc[vq->last_avail_idx];
 	uint16_t bits = vq->avail_bits;
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
-		const struct vring_packed_desc *d = &desc[slot];
-
 		if (!desc_is_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), bits))
 			break;
 		prefetch_guest_line(vq, d->addr + hdr_len);
 		if (len != NULL)
 			len[i] = d->len;
-		if (unlikely(++slot == size)) {
-			slot = 0;
+		if (unlikely(++d == end)) {
+			d = desc;
 			bits ^= PACKED_F_AVAIL | PACKED_F_USED;
 		}
 	}
@@ -480,20 +477,17 @@ peek_sources(struct vhd_virtq *vq, uint16_t n, const uint16_t hdr_len, uint32_t 
 static __rte_always_inline void
 prefetch_rx_buffers(struct vhd_virtq *vq, uint16_t n, const uint32_t *fill_len)
 {
-	const struct vring_packed_desc *desc = vq->desc_packed;
-	const uint32_t size = vq->size;
-	uint32_t slot = vq->last_avail_idx;
+	const struct vring_packed_desc *desc = vq->desc_packed, *end = desc + vq->size;
+	const struct vring_packed_desc *d = &desc[vq->last_avail_idx];
 	uint16_t bits = vq->avail_bits;
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
-		const struct vring_packed_desc *d = &desc[slot];
-
 		if (!desc_is_avail(__atomic_load_n(&d->flags, __ATOMIC_RELAXED), bits))
 			break;
 		prefetch_guest_write(vq, d->addr, fill_len[i]);
-		if (unlikely(++slot == size)) {
-			slot = 0;
+		if (unlikely(++d == end)) {
+			d = desc;
 			bits ^= PACKED_F_AVAIL | PACKED_F_USED;
 		}
 	}
