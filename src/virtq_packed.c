@@ -583,6 +583,8 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk 
 {
 	const uint16_t special = VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE;
 	struct vring_packed_desc d;
+	struct chain_walk slow;
+	int rc;
 
 	if (likely(!(head_flags & special))) {
 		desc_body_load(&vq->desc_packed[vq->last_avail_idx], &d);
@@ -594,7 +596,11 @@ chain_gather_frame(struct vhd_virtq *vq, uint16_t head_flags, struct chain_walk 
 		}
 
 	}
-	return chain_gather_frame_slow(vq, head_flags, w, pc);
+	/* a walk of its own: the caller's w, whose address does not escape, stays in registers */
+	rc = chain_gather_frame_slow(vq, head_flags, &slow, pc);
+	w->ndesc = slow.ndesc;
+	w->id = slow.id;
+	return rc;
 }
 
 /* Copies one guest-transmitted buffer into m (and more mbufs of mp if it is big). */
