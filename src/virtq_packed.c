@@ -626,6 +626,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 	 const uint16_t hdr_len, const bool offload)
 {
 	const uint16_t size = vq->size;
+	uint64_t bytes = 0;
 	uint16_t npkts = 0;
 	uint16_t i, n;
 
@@ -648,7 +649,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 			break;
 		rc = chain_to_mbuf(vq, head_flags, &w, pkts[npkts], mp, hdr_len, offload);
 		if (likely(rc == 0)) {
-			vq->stats.bytes += pkts[npkts]->pkt_len;
+			bytes += pkts[npkts]->pkt_len;
 			npkts++;
 		} else if (unlikely(rc == RC_NO_MBUF)) {
 			/* a big frame's extra mbufs: the chain stays for the next poll */
@@ -662,6 +663,7 @@ rx_burst(struct vhd_virtq *vq, struct rte_mempool *mp, struct rte_mbuf **pkts, u
 		chain_commit(vq, size, &w);
 	}
 	vq->stats.packets += npkts;
+	vq->stats.bytes += bytes;
 	if (npkts < n)
 		vhd_mbuf_free_bulk(&pkts[npkts], n - npkts);
 	used_publish(vq);
