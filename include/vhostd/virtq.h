@@ -196,8 +196,8 @@ int vhd_virtq_rings_check(const struct vhd_mem_table *mem, const struct vring_de
  * Prepares vq for polling: picks the ring layout and derives the header
  * length from the features, and tells the guest not to kick (we poll). Ring
  * pointers, size, positions and callfd must already be filled in. Returns 0,
- * or -EINVAL for a bad ring size or a layout vhostd does not have. Where the
- * rings lie is the caller's to check (vhd_virtq_rings_check).
+ * or -EINVAL for a bad ring size or position. Where the rings lie is the
+ * caller's to check (vhd_virtq_rings_check, vhd_virtq_packed_rings_check).
  */
 int vhd_virtq_init(struct vhd_virtq *vq, uint64_t virtio_features);
 
