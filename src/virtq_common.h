@@ -138,6 +138,35 @@ frame_in_one_buffer(struct vhd_virtq *vq, uint64_t addr, uint32_t len, const uin
 	return true;
 }
 
+/*
+ * An indirect table of len bytes at guest address addr, of 16-byte
+ * descriptors (the same size in both layouts): whole descriptors, at most
+ * VHD_VIRTQ_SIZE_MAX of them, in one region, 8-byte aligned. Returns its
+ * host address, or NULL with *rc the refusal, -(error + 1).
+ */
+static __rte_always_inline const void *
+indirect_table_map(struct vhd_virtq *vq, uint64_t addr, uint32_t len, int *rc)
+{
+	uint64_t mapped = len;
+	const void *table;
+
+	if (len == 0 || len % 16 != 0 || len / 16 > VHD_VIRTQ_SIZE_MAX) {
+		*rc = -VHD_DESC_ERR_INDIRECT - 1;
+		return NULL;
+	}
+	table = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, addr, &mapped);
+	/* the table must be contiguous in one region */
+	if (table == NULL || mapped != len) {
+		*rc = -VHD_DESC_ERR_ADDR - 1;
+		return NULL;
+	}
+	if ((uintptr_t)table % sizeof(uint64_t) != 0) {
+		*rc = -VHD_DESC_ERR_INDIRECT - 1;
+		return NULL;
+	}
+	return table;
+}
+
 /* Counts a chain or frame refused for rc (< 0). */
 static __rte_always_inline void
 count_refused(struct vhd_virtq *vq, int rc)

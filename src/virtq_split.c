@@ -120,22 +120,17 @@ chain_start(const struct vhd_virtq *vq, uint16_t head, struct chain_walk *w)
 static int __rte_noinline
 chain_enter_indirect(struct vhd_virtq *vq, struct chain_walk *w, struct vring_desc *d)
 {
-	uint64_t len = d->len;
 	const void *table;
+	int rc;
 
 	/* only a chain's head may point to a table, and never alongside NEXT */
 	if (!(vq->flags & VHD_VQ_F_INDIRECT) || w->indirect || w->visited != 1 ||
 	    (d->flags & VRING_DESC_F_NEXT))
 		return -VHD_DESC_ERR_INDIRECT - 1;
-	if (d->len == 0 || d->len % sizeof(struct vring_desc) != 0 ||
-	    d->len / sizeof(struct vring_desc) > VHD_VIRTQ_SIZE_MAX)
-		return -VHD_DESC_ERR_INDIRECT - 1;
-	table = vhd_gpa_to_hva(vq->mem, &vq->mem_hint, d->addr, &len);
-	/* the table must be contiguous in one region */
-	if (table == NULL || len != d->len)
-		return -VHD_DESC_ERR_ADDR - 1;
-	if ((uintptr_t)table % sizeof(uint64_t) != 0)
-		return -VHD_DESC_ERR_INDIRECT - 1;
+	RTE_BUILD_BUG_ON(sizeof(struct vring_desc) != 16);
+	table = indirect_table_map(vq, d->addr, d->len, &rc);
+	if (table == NULL)
+		return rc;
 
 	w->table = table;
 	w->table_size = d->len / sizeof(struct vring_desc);
