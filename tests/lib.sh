@@ -81,6 +81,17 @@ wait_for_socket() {
 }
 
 # The vhostd binary: first argument of the test, or $VHOSTD, or the build dir.
+# device_rings LOG: one line "PORT FEATURES PACKED" for each device vhostd
+# started (its "device started, features 0x..." log line), PACKED 1 when it
+# negotiated VIRTIO_F_RING_PACKED (bit 34), else 0.
+device_rings() {
+	local port f
+	sed -n 's/.*port \([0-9]*\) (.*device started, features \(0x[0-9a-f]*\).*/\1 \2/p' "$1" |
+		while read -r port f; do
+			echo "$port $f $(((f >> 34) & 1))"
+		done
+}
+
 find_vhostd() {
 	local cand=${VHOSTD:-}
 	[ -n "$cand" ] || cand=$(dirname "$0")/../../build/src/vhostd

@@ -215,13 +215,13 @@ vhostd_stats_check() {
 		[ "$errs" = 0 ] || die "vhostd #$NV port $port: errors=${errs:-?}, want 0"
 	done
 	# every device this vhostd started has the ring layout asked for
-	local f n=0 want=0
+	local dev f packed n=0 want=0
 	[ "$RING" = packed ] && want=1
-	for f in $(sed -n 's/.*device started, features \(0x[0-9a-f]*\).*/\1/p' "$VLOG"); do
-		[ $(((f >> 34) & 1)) = "$want" ] ||
-			die "vhostd #$NV: a device started with features $f, RING_PACKED $(((f >> 34) & 1)), want $want"
+	while read -r dev f packed; do
+		[ "$packed" = "$want" ] ||
+			die "vhostd #$NV: port $dev started with features $f, RING_PACKED $packed, want $want"
 		n=$((n + 1))
-	done
+	done < <(device_rings "$VLOG")
 	[ "$n" -gt 0 ] || die "vhostd #$NV logged no 'device started, features' line"
 }
 

@@ -41,20 +41,18 @@ tp_set_ring "${TP_RING:-split}"
 # asked for (VIRTIO_F_RING_PACKED, bit 34, exactly when packed; mixed: port 0
 # packed, port 1 split). Nothing to check with BACKEND=testpmd.
 tp_check_ring() {
-	local logf=$1 line port f n=0 want
+	local logf=$1 port f packed n=0 want
 	[ "$TP_BACKEND" = vhostd ] || return 0
-	while read -r line; do
-		port=$(echo "$line" | sed -n 's/.*port \([0-9]*\) (.*/\1/p')
-		f=$(echo "$line" | sed -n 's/.*device started, features \(0x[0-9a-f]*\).*/\1/p')
+	while read -r port f packed; do
 		case $TP_RING in
 		split) want=0 ;;
 		packed) want=1 ;;
 		mixed) want=$((port == 0 ? 1 : 0)) ;;
 		esac
-		[ $(((f >> 34) & 1)) = "$want" ] ||
-			fail "port $port started with features $f: RING_PACKED is $(((f >> 34) & 1)), want $want (ring=$TP_RING)"
+		[ "$packed" = "$want" ] ||
+			fail "port $port started with features $f: RING_PACKED is $packed, want $want (ring=$TP_RING)"
 		n=$((n + 1))
-	done < <(grep -a "device started, features" "$logf")
+	done < <(device_rings "$logf")
 	[ "$n" -gt 0 ] || fail "vhostd logged no 'device started, features' line"
 	log "ring layout: $n device start(s), as asked ($TP_RING)"
 }
